@@ -1,0 +1,1 @@
+"""Dagster code location that loads Hyperliquid TWAP status events into PostgreSQL."""

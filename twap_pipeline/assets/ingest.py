@@ -1,0 +1,203 @@
+"""List, download and load each UTC day's TWAP status files.
+
+The three assets hand data to each other through the landing directory (the day's object
+listing, then the verified local files), never through return values, so one run can cover
+one day or a whole range (``BackfillPolicy.single_run``).
+"""
+
+from collections import Counter, defaultdict
+from datetime import date
+
+import polars as pl
+from dagster import (
+    AssetExecutionContext,
+    BackfillPolicy,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+
+from twap_pipeline.checks import STATUS_ASSET, STATUS_CHECKS, check_specs, duplicate_keys
+from twap_pipeline.checks import status_checks as run_status_checks
+from twap_pipeline.loading import DuplicateEventError, replace_partitions
+from twap_pipeline.parsing import ParseError, parse_file
+from twap_pipeline.partitions import daily_partitions, date_from_key, partition_days
+from twap_pipeline.resources import (
+    LandingArea,
+    PostgresResource,
+    SourceIntegrityError,
+    SourceObject,
+    TwapSource,
+    verify_landed,
+)
+
+GROUP = "twap_ingest"
+INGEST = {
+    "group_name": GROUP,
+    "partitions_def": daily_partitions,
+    "backfill_policy": BackfillPolicy.single_run(),
+}
+
+
+def run_days(context: AssetExecutionContext) -> list[date]:
+    """The run's days; ``partition_keys`` works for one-day and range runs alike."""
+    return partition_days(context.partition_keys)
+
+
+def _per_day(counts: dict[date, int]) -> MetadataValue:
+    return MetadataValue.json({d.isoformat(): n for d, n in sorted(counts.items())})
+
+
+@asset(
+    kinds={"s3"}, description="The day's source objects: key, size, ETag, last-modified.", **INGEST
+)
+def twap_status_objects(
+    context: AssetExecutionContext, source: TwapSource, landing: LandingArea
+) -> MaterializeResult:
+    days = run_days(context)
+    wanted = set(days)
+    by_day: dict[date, list[SourceObject]] = defaultdict(list)
+    undated: list[str] = []
+    listed = source.list_objects()
+    for obj in listed:
+        day = date_from_key(obj.key)
+        if day is None:
+            undated.append(obj.key)
+        elif day in wanted:
+            by_day[day].append(obj)
+    if undated:
+        context.log.warning(
+            f"{len(undated)} object(s) under {source.describe()} carry no date and belong to no "
+            f"partition, e.g. {undated[:3]}"
+        )
+    empty = [d.isoformat() for d in days if not by_day[d]]
+    if empty:
+        raise Failure(
+            description=f"no objects under {source.describe()} for day(s) {', '.join(empty)}",
+            metadata={"missing_days": MetadataValue.json(empty), "objects_listed": len(listed)},
+        )
+    for day in days:
+        landing.write_objects(landing.listing_path(day), by_day[day])
+    selected = [o for d in days for o in by_day[d]]
+    return MaterializeResult(
+        metadata={
+            "source": source.describe(),
+            "objects": len(selected),
+            "bytes": sum(o.size for o in selected),
+            "objects_per_partition": _per_day({d: len(by_day[d]) for d in days}),
+            "objects_listed": len(listed),
+            "undated_keys": MetadataValue.json(undated[:100]),
+            "undated_key_count": len(undated),
+        }
+    )
+
+
+@asset(
+    deps=[twap_status_objects],
+    kinds={"s3", "parquet"},
+    description="The day's objects downloaded to the landing directory, verified by size/ETag.",
+    **INGEST,
+)
+def twap_status_files(
+    context: AssetExecutionContext, source: TwapSource, landing: LandingArea
+) -> MaterializeResult:
+    downloaded = reused = 0
+    downloaded_bytes = 0
+    for day in run_days(context):
+        objects = landing.read_objects(landing.listing_path(day), "twap_status_objects")
+        keep = set()
+        for obj in objects:
+            path = landing.file_path(day, obj)
+            keep.add(path)
+            if path.exists():
+                try:
+                    verify_landed(obj, path)
+                    reused += 1
+                    continue
+                except SourceIntegrityError:
+                    path.unlink()
+            try:
+                source.download(obj, path)
+            except SourceIntegrityError as exc:
+                raise Failure(description=str(exc)) from exc
+            downloaded += 1
+            downloaded_bytes += obj.size
+        # Files of earlier versions of the day's objects are stale once re-listed.
+        for stale in set(landing.file_path(day, objects[0]).parent.glob("*")) - keep:
+            stale.unlink()
+        landing.write_objects(landing.landed_path(day), objects)
+    return MaterializeResult(
+        metadata={
+            "files_downloaded": downloaded,
+            "files_reused": reused,
+            "bytes_downloaded": downloaded_bytes,
+            "landing_directory": landing.directory,
+        }
+    )
+
+
+def _read_landed(landing: LandingArea, days: list[date]) -> tuple[pl.DataFrame, int, int]:
+    """Parse every landed file of ``days``: (events, objects, bytes)."""
+    frames, objects, size = [], 0, 0
+    for day in days:
+        for obj in landing.read_objects(landing.landed_path(day), "twap_status_files"):
+            try:
+                frames.append(parse_file(landing.file_path(day, obj), obj.key, day))
+            except ParseError as exc:
+                raise Failure(
+                    description=f"{exc}; nothing was loaded",
+                    metadata={"file": obj.key, "column": exc.column or "", "partition": str(day)},
+                ) from exc
+            objects += 1
+            size += obj.size
+    return pl.concat(frames, how="vertical"), objects, size
+
+
+@asset(
+    deps=[twap_status_files],
+    kinds={"postgres"},
+    check_specs=check_specs(STATUS_ASSET, STATUS_CHECKS),
+    description="One row per TWAP lifecycle event; each run replaces its days in one transaction.",
+    **INGEST,
+)
+def twap_status(context: AssetExecutionContext, postgres: PostgresResource, landing: LandingArea):
+    days = run_days(context)
+    events, objects, size = _read_landed(landing, days)
+    source_rows = Counter(events["partition_date"].to_list())
+    postgres.ensure_schema()
+    unique = duplicate_keys(events)
+    with postgres.connect() as conn:
+        deleted = 0
+        if unique.passed:
+            try:
+                deleted = replace_partitions(conn, events, days)
+            except DuplicateEventError as exc:
+                unique.passed, unique.details = False, {"conflict": str(exc)}
+        outcomes = (
+            [unique, *run_status_checks(conn, days, source_rows)] if unique.passed else [unique]
+        )
+        failed = [o for o in outcomes if not o.passed]
+        if failed:
+            conn.rollback()
+            for outcome in outcomes:
+                yield outcome.result(STATUS_ASSET)
+            raise Failure(
+                description="load rolled back, the database is unchanged: "
+                + "; ".join(o.summary() for o in failed)
+            )
+    yield MaterializeResult(
+        metadata={
+            "objects": objects,
+            "bytes": size,
+            "rows_read": events.height,
+            "rows_loaded": events.height,
+            "rows_replaced": deleted,
+            "rows_per_partition": _per_day(dict(source_rows)),
+            "distinct_twaps": events["twap_id"].n_unique(),
+            "distinct_wallets": events["wallet"].n_unique(),
+            "dagster/row_count": events.height,
+        }
+    )
+    for outcome in outcomes:
+        yield outcome.result(STATUS_ASSET)

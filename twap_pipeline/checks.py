@@ -1,0 +1,235 @@
+"""Asset checks that prove each load, evaluated inside the load's transaction on the rows it
+just wrote: a failing check rolls the load back (see assets/), so the tables never hold a load
+that did not pass. They work the same for a one-day run and a single-run range backfill: each
+result covers every partition of the run and names the failing ones in its metadata."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import polars as pl
+import psycopg
+from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, MetadataValue
+
+from twap_pipeline.parsing import KNOWN_STATUSES
+
+SAMPLE_ROWS = 5
+STATUS_ASSET = AssetKey("twap_status")
+ORDERS_ASSET = AssetKey("twap_orders")
+
+STATUS_CHECKS = {
+    "rows_match_source": "Rows loaded equal rows read from the source files, per partition.",
+    "unique_event_keys": "No two events share (twap_id, event_time, status).",
+    "rows_valid": "Wallet is 0x + 40 hex, status known, side B/A, sizes >= 0, executed <= "
+    "requested, event time within its partition's UTC day.",
+    "lifecycle_consistent": "At most one terminal event per TWAP, never before its activation.",
+}
+ORDERS_CHECKS = {
+    "one_row_per_twap": "Exactly one twap_orders row per twap_id seen in twap_status.",
+    "executed_within_requested": "0 <= executed size <= requested size for every TWAP.",
+}
+
+
+def check_specs(asset: AssetKey, checks: dict[str, str]) -> list[AssetCheckSpec]:
+    """Blocking specs: a failure fails the run and keeps downstream assets from running."""
+    return [
+        AssetCheckSpec(name, asset=asset, description=text, blocking=True)
+        for name, text in checks.items()
+    ]
+
+
+@dataclass
+class Outcome:
+    """One check's verdict over all partitions of a run."""
+
+    name: str
+    passed: bool
+    failing_partitions: list[str] = field(default_factory=list)
+    samples: list[dict[str, Any]] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def result(self, asset: AssetKey) -> AssetCheckResult:
+        metadata: dict[str, Any] = {
+            "failing_partitions": MetadataValue.json(self.failing_partitions),
+            **self.details,
+        }
+        if self.samples:
+            metadata["sample_rows"] = MetadataValue.json(self.samples)
+        return AssetCheckResult(
+            asset_key=asset,
+            check_name=self.name,
+            passed=self.passed,
+            severity=AssetCheckSeverity.ERROR,
+            metadata=metadata,
+        )
+
+    def summary(self) -> str:
+        where = ", ".join(self.failing_partitions) or "the run"
+        return f"{self.name} failed for {where}: {self.samples[:1] or self.details}"
+
+
+def _rows(conn: psycopg.Connection, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        return cur.execute(query, params).fetchall()
+
+
+def _jsonable(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {k: v if isinstance(v, int | bool | None) else str(v) for k, v in r.items()} for r in rows
+    ]
+
+
+def duplicate_keys(events: pl.DataFrame) -> Outcome:
+    """Duplicate event keys within the frame about to be loaded."""
+    key = ["twap_id", "event_time", "status"]
+    dupes = events.filter(pl.struct(key).is_duplicated())
+    if dupes.is_empty():
+        return Outcome("unique_event_keys", True)
+    samples = dupes.select(*key, "s3_object_key").head(SAMPLE_ROWS).to_dicts()
+    return Outcome(
+        "unique_event_keys",
+        False,
+        failing_partitions=sorted({str(d) for d in dupes["partition_date"]}),
+        samples=_jsonable(samples),
+        details={"duplicate_rows": dupes.height},
+    )
+
+
+def rows_match_source(
+    conn: psycopg.Connection, days: list[date], source_rows: dict[date, int]
+) -> Outcome:
+    loaded = {
+        r["partition_date"]: r["n"]
+        for r in _rows(
+            conn,
+            "SELECT partition_date, count(*) AS n FROM twap_status"
+            " WHERE partition_date = ANY(%(days)s) GROUP BY partition_date",
+            {"days": days},
+        )
+    }
+    wrong = {
+        d.isoformat(): {"source": source_rows.get(d, 0), "loaded": loaded.get(d, 0)}
+        for d in days
+        if source_rows.get(d, 0) != loaded.get(d, 0)
+    }
+    return Outcome(
+        "rows_match_source",
+        not wrong,
+        failing_partitions=sorted(wrong),
+        details={"mismatches": MetadataValue.json(wrong)} if wrong else {},
+    )
+
+
+INVALID_ROWS = """
+WITH checked AS (
+    SELECT partition_date, twap_id, event_time, status, wallet, side, size_requested,
+        size_executed, notional_executed,
+        array_remove(ARRAY[
+            CASE WHEN wallet !~ '^0x[0-9a-f]{40}$' THEN 'wallet' END,
+            CASE WHEN status <> ALL(%(statuses)s) THEN 'status' END,
+            CASE WHEN side NOT IN ('B', 'A') THEN 'side' END,
+            CASE WHEN size_requested < 0 OR size_executed < 0 OR notional_executed < 0
+                THEN 'negative size' END,
+            CASE WHEN size_executed > size_requested THEN 'executed > requested' END,
+            CASE WHEN event_time < (partition_date::timestamp AT TIME ZONE 'UTC')
+                OR event_time >= ((partition_date + 1)::timestamp AT TIME ZONE 'UTC')
+                THEN 'event time outside partition day' END
+        ], NULL) AS problems
+    FROM twap_status
+    WHERE partition_date = ANY(%(days)s)
+)
+SELECT * FROM checked WHERE cardinality(problems) > 0
+ORDER BY partition_date, event_time
+"""
+
+
+def rows_valid(conn: psycopg.Connection, days: list[date]) -> Outcome:
+    bad = _rows(conn, INVALID_ROWS, {"days": days, "statuses": list(KNOWN_STATUSES)})
+    return Outcome(
+        "rows_valid",
+        not bad,
+        failing_partitions=sorted({str(r["partition_date"]) for r in bad}),
+        samples=_jsonable(bad[:SAMPLE_ROWS]),
+        details={"invalid_rows": len(bad)},
+    )
+
+
+LIFECYCLE_VIOLATIONS = """
+WITH touched AS (
+    SELECT DISTINCT twap_id FROM twap_status WHERE partition_date = ANY(%(days)s)
+)
+SELECT s.twap_id,
+    count(*) FILTER (WHERE s.status <> 'activated') AS terminal_events,
+    min(s.event_time) FILTER (WHERE s.status = 'activated') AS activated_at,
+    min(s.event_time) FILTER (WHERE s.status <> 'activated') AS first_terminal_at,
+    array_agg(DISTINCT s.partition_date::text) AS partitions
+FROM twap_status s JOIN touched USING (twap_id)
+GROUP BY s.twap_id
+HAVING count(*) FILTER (WHERE s.status <> 'activated') > 1
+    OR min(s.event_time) FILTER (WHERE s.status <> 'activated')
+        < min(s.event_time) FILTER (WHERE s.status = 'activated')
+ORDER BY s.twap_id
+"""
+
+
+def lifecycle_consistent(conn: psycopg.Connection, days: list[date]) -> Outcome:
+    bad = _rows(conn, LIFECYCLE_VIOLATIONS, {"days": days})
+    run_days = {d.isoformat() for d in days}
+    return Outcome(
+        "lifecycle_consistent",
+        not bad,
+        failing_partitions=sorted({p for r in bad for p in r["partitions"]} & run_days),
+        samples=_jsonable([{k: v for k, v in r.items() if k != "partitions"} for r in bad[:5]]),
+        details={"inconsistent_twaps": len(bad)},
+    )
+
+
+def status_checks(
+    conn: psycopg.Connection, days: list[date], source_rows: dict[date, int]
+) -> list[Outcome]:
+    """The checks on twap_status that need the loaded rows (unique keys is decided earlier)."""
+    return [
+        rows_match_source(conn, days, source_rows),
+        rows_valid(conn, days),
+        lifecycle_consistent(conn, days),
+    ]
+
+
+# Both run against the touched_twaps temp table written by loading.refresh_orders.
+ORDERS_COVERAGE = """
+SELECT t.twap_id,
+    (SELECT count(*) FROM twap_orders o WHERE o.twap_id = t.twap_id) AS order_rows,
+    EXISTS (SELECT 1 FROM twap_status s WHERE s.twap_id = t.twap_id) AS has_events
+FROM touched_twaps t
+WHERE (SELECT count(*) FROM twap_orders o WHERE o.twap_id = t.twap_id)
+    <> (EXISTS (SELECT 1 FROM twap_status s WHERE s.twap_id = t.twap_id))::int
+ORDER BY t.twap_id
+"""
+ORDERS_OVER_EXECUTED = """
+SELECT o.twap_id, o.size_requested, o.size_executed, o.last_partition
+FROM twap_orders o JOIN touched_twaps USING (twap_id)
+WHERE o.size_executed < 0 OR o.size_executed > o.size_requested
+ORDER BY o.twap_id
+"""
+
+
+def orders_checks(conn: psycopg.Connection) -> list[Outcome]:
+    coverage = _rows(conn, ORDERS_COVERAGE, {})
+    over = _rows(conn, ORDERS_OVER_EXECUTED, {})
+    return [
+        Outcome(
+            "one_row_per_twap",
+            not coverage,
+            samples=_jsonable(coverage[:SAMPLE_ROWS]),
+            details={"mismatched_twaps": len(coverage)},
+        ),
+        Outcome(
+            "executed_within_requested",
+            not over,
+            failing_partitions=sorted({str(r["last_partition"]) for r in over}),
+            samples=_jsonable(over[:SAMPLE_ROWS]),
+            details={"over_executed_twaps": len(over)},
+        ),
+    ]

@@ -1,0 +1,9 @@
+"""The job the sensor and the schedule launch: the whole chain, objects to twap_orders."""
+
+from dagster import AssetSelection, define_asset_job
+
+twap_daily_job = define_asset_job(
+    "twap_daily_job",
+    selection=AssetSelection.assets("twap_orders").upstream(),
+    description="List, download and load the partition's files, then refresh twap_orders.",
+)

@@ -1,0 +1,105 @@
+"""Write parsed events into PostgreSQL: replace whole partitions of ``twap_status`` with COPY,
+and recompute the ``twap_orders`` rows of the TWAPs a load touched."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+import psycopg
+from psycopg import sql
+
+from twap_pipeline.parsing import TABLE_COLUMNS
+from twap_pipeline.resources import WRITE_LOCK_KEY
+
+COPY_BATCH_ROWS = 100_000
+COPY_STATUS = sql.SQL("COPY twap_status ({}) FROM STDIN (FORMAT csv)").format(
+    sql.SQL(", ").join(map(sql.Identifier, TABLE_COLUMNS))
+)
+
+
+class DuplicateEventError(RuntimeError):
+    """An event (twap_id, event_time, status) that is already in the table or in the load."""
+
+
+def lock_writers(conn: psycopg.Connection) -> None:
+    """Serialise writers for the rest of the transaction: concurrent runs over overlapping
+    days would otherwise interleave their delete and COPY."""
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", [WRITE_LOCK_KEY])
+
+
+def replace_partitions(conn: psycopg.Connection, events: pl.DataFrame, days: list[date]) -> int:
+    """Delete the rows of ``days`` and COPY ``events`` in their place, inside the caller's
+    transaction. Returns how many rows were deleted."""
+    lock_writers(conn)
+    deleted = conn.execute(
+        "DELETE FROM twap_status WHERE partition_date = ANY(%s)", [days]
+    ).rowcount
+    try:
+        with conn.transaction(), conn.cursor() as cur, cur.copy(COPY_STATUS) as copy:
+            for batch in events.iter_slices(COPY_BATCH_ROWS):
+                copy.write(
+                    batch.write_csv(include_header=False, datetime_format="%Y-%m-%dT%H:%M:%S%.6f%z")
+                )
+    except psycopg.errors.UniqueViolation as exc:
+        detail = exc.diag.message_detail or str(exc)
+        raise DuplicateEventError(
+            f"event already loaded from a day outside this run: {detail}"
+        ) from exc
+    return deleted
+
+
+TOUCHED_ORDERS = """
+CREATE TEMP TABLE touched_twaps ON COMMIT DROP AS
+SELECT DISTINCT twap_id FROM twap_status WHERE partition_date = ANY(%(days)s)
+UNION
+SELECT twap_id FROM twap_orders WHERE last_partition >= %(first)s AND first_partition <= %(last)s
+"""
+DELETE_TOUCHED_ORDERS = (
+    "DELETE FROM twap_orders o USING touched_twaps t WHERE o.twap_id = t.twap_id"
+)
+INSERT_TOUCHED_ORDERS = """
+INSERT INTO twap_orders (
+    twap_id, wallet, asset, side, size_requested, duration_minutes, reduce_only, randomize,
+    created_at, activated_at, ended_at, status, error, size_executed, notional_executed,
+    avg_price, fill_ratio, latest_event_time, event_count, first_partition, last_partition
+)
+SELECT
+    l.twap_id, l.wallet, l.asset, l.side, l.size_requested, l.duration_minutes, l.reduce_only,
+    l.randomize, l.created_at, a.activated_at, a.ended_at, coalesce(a.final_status, 'activated'),
+    a.error, l.size_executed, l.notional_executed,
+    CASE WHEN l.size_executed > 0 THEN l.notional_executed / l.size_executed END,
+    CASE WHEN l.size_requested > 0 THEN l.size_executed / l.size_requested END,
+    a.latest_event_time, a.event_count, a.first_partition, a.last_partition
+FROM (
+    -- The latest event carries the cumulative executed size and notional.
+    SELECT DISTINCT ON (s.twap_id) s.*
+    FROM twap_status s JOIN touched_twaps USING (twap_id)
+    ORDER BY s.twap_id, s.event_time DESC, s.status = 'activated'
+) l
+JOIN (
+    SELECT
+        s.twap_id,
+        min(s.event_time) FILTER (WHERE s.status = 'activated') AS activated_at,
+        min(s.event_time) FILTER (WHERE s.status <> 'activated') AS ended_at,
+        (array_agg(s.status ORDER BY s.event_time) FILTER (WHERE s.status <> 'activated'))[1]
+            AS final_status,
+        (array_agg(s.error ORDER BY s.event_time) FILTER (WHERE s.status <> 'activated'))[1]
+            AS error,
+        max(s.event_time) AS latest_event_time,
+        count(*) AS event_count,
+        min(s.partition_date) AS first_partition,
+        max(s.partition_date) AS last_partition
+    FROM twap_status s JOIN touched_twaps USING (twap_id)
+    GROUP BY s.twap_id
+) a USING (twap_id)
+"""
+
+
+def refresh_orders(conn: psycopg.Connection, days: list[date]) -> int:
+    """Recompute twap_orders, inside the caller's transaction, for every TWAP with events in
+    ``days`` or that had some there before a reload; returns the number of TWAPs written."""
+    lock_writers(conn)
+    conn.execute(TOUCHED_ORDERS, {"days": days, "first": min(days), "last": max(days)})
+    conn.execute(DELETE_TOUCHED_ORDERS)
+    return conn.execute(INSERT_TOUCHED_ORDERS).rowcount

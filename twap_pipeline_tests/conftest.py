@@ -1,0 +1,170 @@
+"""Shared fixtures: a throw-away PostgreSQL database, moto's S3 server on loopback, generated
+source data, and a helper that runs the pipeline in-process."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import boto3
+import polars as pl
+import psycopg
+import pytest
+from dagster import DagsterInstance, materialize
+from moto.server import ThreadedMotoServer
+
+from twap_pipeline.assets import twap_orders, twap_status, twap_status_files, twap_status_objects
+from twap_pipeline.resources import LandingArea, PostgresResource, TwapSource
+from twap_pipeline_tests import datagen
+
+PREFIX = "raw/twap_statuses/"
+FIRST_DAY = date(2025, 6, 1)
+DAYS = 6
+ALL_ASSETS = [twap_status_objects, twap_status_files, twap_status, twap_orders]
+DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture(scope="session")
+def admin_url() -> str:
+    return os.environ.get("DATABASE_URL") or DEFAULT_ADMIN_URL
+
+
+@pytest.fixture(scope="session")
+def database_url(admin_url: str) -> Iterator[str]:
+    """A database of its own for this test session, dropped at the end."""
+    name = f"twap_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = psycopg.conninfo.make_conninfo(admin_url, dbname=name)
+    PostgresResource(database_url=url).ensure_schema()
+    yield url
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[psycopg.Connection]:
+    """An autocommit connection to empty TWAP tables."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("TRUNCATE twap_status, twap_orders")
+        yield conn
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server on loopback, with dummy credentials for the whole session."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        os.environ.setdefault(name, value)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@dataclass
+class Bucket:
+    name: str
+    client: Any
+    endpoint: str
+
+    def upload_tree(self, root: Path) -> None:
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            self.client.upload_file(str(path), self.name, path.relative_to(root).as_posix())
+
+    def source(self, **overrides: Any) -> TwapSource:
+        return TwapSource(
+            bucket=self.name,
+            prefix=PREFIX,
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            **overrides,
+        )
+
+
+@pytest.fixture
+def bucket(s3_endpoint: str) -> Bucket:
+    """An empty bucket of its own, marked requester-pays like the real one."""
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    name = f"twap-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=name)
+    client.put_bucket_request_payment(
+        Bucket=name, RequestPaymentConfiguration={"Payer": "Requester"}
+    )
+    return Bucket(name, client, s3_endpoint)
+
+
+@pytest.fixture(scope="session")
+def events() -> pl.DataFrame:
+    """Canonical events of DAYS days of generated TWAPs."""
+    return datagen.generate_events(FIRST_DAY, DAYS, twaps_per_day=250, seed=11, wallets=60)
+
+
+@pytest.fixture
+def source_tree(tmp_path: Path, events: pl.DataFrame) -> Path:
+    """The generated events written as the bucket would hold them, every variant included."""
+    root = tmp_path / "source"
+    datagen.write_dataset(root, PREFIX, events)
+    return root
+
+
+@pytest.fixture
+def landing(tmp_path: Path) -> LandingArea:
+    return LandingArea(directory=str(tmp_path / "landing"))
+
+
+@pytest.fixture
+def instance() -> Iterator[DagsterInstance]:
+    with DagsterInstance.ephemeral() as inst:
+        yield inst
+
+
+def run_pipeline(
+    source: TwapSource,
+    landing: LandingArea,
+    database_url: str,
+    first: date | str,
+    last: date | str | None = None,
+    instance: DagsterInstance | None = None,
+    assets: list | None = None,
+):
+    """Materialize the chain for one day or, as one run, for the range first..last."""
+    first = str(first)
+    kwargs: dict[str, Any] = {"partition_key": first}
+    if last is not None and str(last) != first:
+        kwargs = {
+            "tags": {
+                "dagster/asset_partition_range_start": first,
+                "dagster/asset_partition_range_end": str(last),
+            }
+        }
+    return materialize(
+        assets or ALL_ASSETS,
+        resources={
+            "source": source,
+            "landing": landing,
+            "postgres": PostgresResource(database_url=database_url),
+        },
+        instance=instance,
+        raise_on_error=False,
+        **kwargs,
+    )
+
+
+def failure_message(result) -> str:
+    """The description of the run's failed step, for assertions on error messages."""
+    failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert failures, "expected a failed step"
+    error = failures[0].step_failure_data.user_failure_data
+    if error is not None and error.description:
+        return error.description
+    return failures[0].step_failure_data.error.to_string()

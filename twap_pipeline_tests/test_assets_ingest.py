@@ -1,0 +1,197 @@
+"""The ingest chain end to end: moto S3 (or a local mirror) -> landing -> PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import polars as pl
+import pytest
+
+from twap_pipeline_tests import datagen
+from twap_pipeline_tests.conftest import DAYS, FIRST_DAY, PREFIX, failure_message, run_pipeline
+
+LAST_DAY = FIRST_DAY + timedelta(days=DAYS - 1)
+EVENT_COLUMNS = """twap_id, to_char(event_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'),
+    status, error, wallet, asset, side, size_requested::text, size_executed::text,
+    notional_executed::text, duration_minutes, reduce_only, randomize,
+    (extract(epoch FROM created_at) * 1000)::bigint, partition_date"""
+
+
+def table_events(db) -> list[tuple]:
+    return db.execute(f"SELECT {EVENT_COLUMNS} FROM twap_status ORDER BY 1, 2, 3").fetchall()
+
+
+def expected_events(events: pl.DataFrame) -> list[tuple]:
+    """The canonical generated events as the table must hold them (time truncated to µs)."""
+    rows = [
+        (
+            r["twap_id"],
+            r["time"][:26],
+            r["status"],
+            r["error"],
+            r["state_user"].lower(),
+            r["state_coin"],
+            r["state_side"],
+            r["state_sz"],
+            r["state_executedSz"],
+            r["state_executedNtl"],
+            r["state_minutes"],
+            r["state_reduceOnly"],
+            r["state_randomize"],
+            r["state_timestamp"],
+            r["day"],
+        )
+        for r in events.iter_rows(named=True)
+    ]
+    return sorted(rows, key=lambda r: (r[0], r[1], r[2]))
+
+
+def same_events(actual: list[tuple], expected: list[tuple], float_days: set[date]) -> None:
+    """Equal row for row; decimals equal as text, except from float files (equal as numbers)."""
+    assert len(actual) == len(expected)
+    for got, want in zip(actual, expected, strict=True):
+        if want[-1] in float_days:
+            assert [Decimal(v) for v in got[7:10]] == [Decimal(v) for v in want[7:10]], want
+            got = (*got[:7], *want[7:10], *got[10:])
+        assert got == want
+
+
+def float_days(events: pl.DataFrame) -> set[date]:
+    return {d for d in events["day"].unique() if datagen.style_for(d)[1] == "floats"}
+
+
+def test_range_run_from_s3_loads_every_event_exactly_once(
+    bucket, source_tree, events, landing, database_url, db, instance
+):
+    bucket.upload_tree(source_tree)
+    result = run_pipeline(bucket.source(), landing, database_url, FIRST_DAY, LAST_DAY, instance)
+    assert result.success
+    same_events(table_events(db), expected_events(events), float_days(events))
+    # Terminal events in a later day's file than their activation are both there.
+    crossing = db.execute(
+        """SELECT count(*) FROM twap_status a JOIN twap_status t USING (twap_id)
+           WHERE a.status = 'activated' AND t.status <> 'activated'
+             AND t.partition_date > a.partition_date"""
+    ).fetchone()[0]
+    assert crossing > 10
+    assert db.execute("SELECT count(*) FROM twap_status WHERE status = 'error'").fetchone()[0] > 0
+    metadata = result.asset_materializations_for_node("twap_status")[0].metadata
+    assert metadata["rows_loaded"].value == events.height
+    assert metadata["distinct_twaps"].value == events["twap_id"].n_unique()
+    assert metadata["distinct_wallets"].value == events["state_user"].str.to_lowercase().n_unique()
+    per_day = events.group_by("day").len()
+    assert metadata["rows_per_partition"].value == {
+        d.isoformat(): n for d, n in per_day.iter_rows()
+    }
+
+
+def test_raw_keeps_the_source_row(bucket, source_tree, landing, database_url, db):
+    bucket.upload_tree(source_tree)
+    assert run_pipeline(bucket.source(), landing, database_url, FIRST_DAY, LAST_DAY).success
+    raw_time, event_time = db.execute(
+        """SELECT raw->>'time', to_char(event_time AT TIME ZONE 'UTC',
+               'YYYY-MM-DD"T"HH24:MI:SS.US') FROM twap_status
+           WHERE raw ? 'state_sz' AND raw->>'time' LIKE '%T%' LIMIT 1"""
+    ).fetchone()
+    assert len(raw_time.rstrip("Z")) == 29  # nanoseconds survive in raw
+    assert raw_time.startswith(event_time)  # event_time is the same instant, truncated to µs
+
+
+def test_rerunning_days_and_ranges_changes_nothing(bucket, source_tree, landing, database_url, db):
+    bucket.upload_tree(source_tree)
+    source = bucket.source()
+    assert run_pipeline(source, landing, database_url, FIRST_DAY, LAST_DAY).success
+    before = table_events(db)
+    orders_before = db.execute("SELECT * FROM twap_orders ORDER BY twap_id").fetchall()
+    assert run_pipeline(source, landing, database_url, FIRST_DAY + timedelta(days=2)).success
+    assert run_pipeline(source, landing, database_url, FIRST_DAY, LAST_DAY).success
+    assert table_events(db) == before
+    assert db.execute("SELECT * FROM twap_orders ORDER BY twap_id").fetchall() == orders_before
+
+
+def test_local_source_dir_loads_the_same_rows(source_tree, events, landing, database_url, db):
+    from twap_pipeline.resources import TwapSource
+
+    source = TwapSource(source_dir=str(source_tree), prefix=PREFIX)
+    assert run_pipeline(source, landing, database_url, FIRST_DAY, LAST_DAY).success
+    same_events(table_events(db), expected_events(events), float_days(events))
+
+
+def test_republished_file_replaces_its_partition(
+    bucket, source_tree, events, landing, database_url, db, tmp_path
+):
+    bucket.upload_tree(source_tree)
+    source = bucket.source()
+    assert run_pipeline(source, landing, database_url, FIRST_DAY, LAST_DAY).success
+    day = FIRST_DAY + timedelta(days=3)
+    kept = events.filter(pl.col("day") == day).head(40)
+    # Upstream re-publishes the day with fewer events (every other file of the day removed).
+    republished = tmp_path / "republished"
+    datagen.write_dataset(republished, PREFIX, kept)
+    for key in datagen.object_keys(PREFIX, day, datagen.style_for(day)[0]):
+        bucket.client.delete_object(Bucket=bucket.name, Key=key)
+    bucket.upload_tree(republished)
+    assert run_pipeline(source, landing, database_url, day).success
+    loaded = db.execute(
+        "SELECT count(*) FROM twap_status WHERE partition_date = %s", [day]
+    ).fetchone()[0]
+    assert loaded == 40
+    expected = events.filter(pl.col("day") != day).vstack(kept)
+    same_events(table_events(db), expected_events(expected), float_days(events))
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda f: f.drop("state_executedNtl"), "column 'state_executedNtl': required column"),
+        (lambda f: f.with_columns(state_sz=pl.lit("12.5.1")), "column 'state_sz'"),
+        (lambda f: f.with_columns(time=pl.lit("yesterday")), "column 'time'"),
+    ],
+)
+def test_bad_file_fails_its_run_and_keeps_the_database(
+    bucket, source_tree, events, landing, database_url, db, damage, message
+):
+    bucket.upload_tree(source_tree)
+    source = bucket.source()
+    assert run_pipeline(source, landing, database_url, FIRST_DAY, LAST_DAY).success
+    before = table_events(db)
+    day = FIRST_DAY  # an iso-layout, string-variant day
+    key = datagen.object_keys(PREFIX, day, datagen.style_for(day)[0])[0]
+    path = source_tree / key
+    damage(pl.read_parquet(path)).write_parquet(path)
+    bucket.client.upload_file(str(path), bucket.name, key)
+    result = run_pipeline(source, landing, database_url, FIRST_DAY, LAST_DAY)
+    assert not result.success
+    text = failure_message(result)
+    assert key in text and message in text
+    assert table_events(db) == before
+
+
+def test_corrupt_parquet_names_the_file(bucket, source_tree, landing, database_url, db):
+    bucket.upload_tree(source_tree)
+    day = FIRST_DAY + timedelta(days=1)
+    key = datagen.object_keys(PREFIX, day, datagen.style_for(day)[0])[0]
+    bucket.client.put_object(Bucket=bucket.name, Key=key, Body=b"PAR1 this is not parquet")
+    result = run_pipeline(bucket.source(), landing, database_url, FIRST_DAY, LAST_DAY)
+    assert not result.success
+    assert f"{key}: not a readable parquet file" in failure_message(result)
+    assert db.execute("SELECT count(*) FROM twap_status").fetchone()[0] == 0
+
+
+def test_day_without_objects_fails_naming_it(bucket, source_tree, landing, database_url, db):
+    bucket.upload_tree(source_tree)
+    missing = LAST_DAY + timedelta(days=1)
+    result = run_pipeline(bucket.source(), landing, database_url, LAST_DAY, missing)
+    assert not result.success
+    assert f"for day(s) {missing.isoformat()}" in failure_message(result)
+    assert db.execute("SELECT count(*) FROM twap_status").fetchone()[0] == 0
+
+
+def test_undated_keys_are_reported(bucket, source_tree, landing, database_url, db):
+    bucket.upload_tree(source_tree)
+    bucket.client.put_object(Bucket=bucket.name, Key=PREFIX + "_SUCCESS", Body=b"")
+    result = run_pipeline(bucket.source(), landing, database_url, FIRST_DAY)
+    assert result.success
+    metadata = result.asset_materializations_for_node("twap_status_objects")[0].metadata
+    assert metadata["undated_keys"].value == [PREFIX + "_SUCCESS"]
