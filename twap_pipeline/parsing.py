@@ -85,6 +85,9 @@ def normalise(frame: pl.DataFrame, key: str, day: date) -> pl.DataFrame:
         raise ParseError(
             key, missing[0], f"required column missing (missing: {', '.join(missing)})"
         )
+    all_null = [c for c in SOURCE_COLUMNS if flat.schema[c] == pl.Null]
+    if all_null:
+        raise ParseError(key, all_null[0], f"{flat.height} null value(s), the column is empty")
     error_column = next((c for c in ERROR_COLUMNS if c in flat.columns), None)
     parsed = pl.DataFrame(
         {

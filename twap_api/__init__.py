@@ -1,0 +1,1 @@
+"""REST API over the tables the twap pipeline loads."""
