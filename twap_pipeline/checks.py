@@ -76,9 +76,14 @@ def _rows(conn: psycopg.Connection, query: str, params: dict[str, Any]) -> list[
 
 
 def _jsonable(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [
-        {k: v if isinstance(v, int | bool | None) else str(v) for k, v in r.items()} for r in rows
-    ]
+    """Sample rows for JSON metadata: numbers and lists kept, other values as text."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return value if isinstance(value, int | bool | None) else str(value)
+
+    return [{k: plain(v) for k, v in row.items()} for row in rows]
 
 
 def duplicate_keys(events: pl.DataFrame) -> Outcome:

@@ -10,6 +10,8 @@ import pytest
 
 from twap_pipeline_tests import datagen
 from twap_pipeline_tests.conftest import DAYS, FIRST_DAY, PREFIX, failure_message, run_pipeline
+from twap_pipeline_tests.test_assets_orders import assert_orders_match, table_orders
+from twap_pipeline_tests.truth import expected_orders
 
 LAST_DAY = FIRST_DAY + timedelta(days=DAYS - 1)
 EVENT_COLUMNS = """twap_id, to_char(event_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'),
@@ -139,6 +141,8 @@ def test_republished_file_replaces_its_partition(
     assert loaded == 40
     expected = events.filter(pl.col("day") != day).vstack(kept)
     same_events(table_events(db), expected_events(expected), float_days(events))
+    # TWAPs whose only events were dropped leave twap_orders; the others are recomputed.
+    assert_orders_match(table_orders(db), expected_orders(expected))
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,234 @@
+"""Each blocking check fails on a crafted bad load, names the failing partitions, and the
+database is left exactly as it was before that load."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import polars as pl
+import pytest
+
+from twap_pipeline.assets import twap_orders
+from twap_pipeline_tests import datagen
+from twap_pipeline_tests.conftest import DAYS, FIRST_DAY, PREFIX, failure_message, run_pipeline
+
+LAST_DAY = FIRST_DAY + timedelta(days=DAYS - 1)
+BAD_DAY = FIRST_DAY + timedelta(days=2)
+
+
+def snapshot(db) -> tuple[list, list]:
+    return (
+        db.execute("SELECT * FROM twap_status ORDER BY twap_id, event_time, status").fetchall(),
+        db.execute("SELECT * FROM twap_orders ORDER BY twap_id").fetchall(),
+    )
+
+
+def failed_checks(result) -> dict[str, dict]:
+    return {
+        e.check_name: {k: v.value for k, v in e.metadata.items()}
+        for e in result.get_asset_check_evaluations()
+        if not e.passed
+    }
+
+
+@pytest.fixture
+def loaded(bucket, source_tree, landing, database_url, db):
+    """Every day loaded once; returns a function that replaces BAD_DAY's source events."""
+    bucket.upload_tree(source_tree)
+    assert run_pipeline(bucket.source(), landing, database_url, FIRST_DAY, LAST_DAY).success
+
+    def republish(events: pl.DataFrame, day=BAD_DAY) -> None:
+        layout, variant = datagen.style_for(day)
+        for key in datagen.object_keys(PREFIX, day, layout):
+            bucket.client.delete_object(Bucket=bucket.name, Key=key)
+        path = source_tree / f"{PREFIX}{day.isoformat()}.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        datagen.to_source_frame(events, variant).write_parquet(path)
+        bucket.client.upload_file(str(path), bucket.name, f"{PREFIX}{day.isoformat()}.parquet")
+
+    return republish
+
+
+def day_events(events: pl.DataFrame, day=BAD_DAY) -> pl.DataFrame:
+    return events.filter(pl.col("day") == day)
+
+
+def assert_rejected(result, check: str, db, before, partitions=(BAD_DAY,)) -> dict:
+    assert not result.success
+    assert "rolled back" in failure_message(result)
+    failures = failed_checks(result)
+    assert check in failures, failures
+    if partitions:
+        assert failures[check]["failing_partitions"] == [d.isoformat() for d in partitions]
+    assert snapshot(db) == before
+    return failures[check]
+
+
+@pytest.mark.parametrize(
+    ("damage", "problem"),
+    [
+        (pl.col("state_user").str.slice(0, 20), "wallet"),
+        (pl.lit("Z"), "side"),
+        (pl.lit("-1.5"), "negative size"),
+        (pl.lit("paused"), "status"),
+    ],
+    ids=["wallet", "side", "size", "status"],
+)
+def test_rows_valid(loaded, events, bucket, landing, database_url, db, damage, problem):
+    column = {
+        "wallet": "state_user",
+        "side": "state_side",
+        "negative size": "state_sz",
+        "status": "status",
+    }[problem]
+    bad = day_events(events).with_columns(
+        pl.when(pl.col("twap_id") % 5 == 0).then(damage).otherwise(pl.col(column)).alias(column)
+    )
+    loaded(bad)
+    before = snapshot(db)
+    result = run_pipeline(bucket.source(), landing, database_url, FIRST_DAY, LAST_DAY)
+    failure = assert_rejected(result, "rows_valid", db, before)
+    assert failure["invalid_rows"] == bad.filter(pl.col("twap_id") % 5 == 0).height
+    assert any(problem in s["problems"] for s in failure["sample_rows"])
+
+
+def test_rows_valid_rejects_executed_above_requested(
+    loaded, events, bucket, landing, database_url, db
+):
+    bad = day_events(events).with_columns(
+        state_executedSz=pl.when(pl.col("status") == "finished")
+        .then(pl.col("state_sz") + "1")
+        .otherwise(pl.col("state_executedSz"))
+    )
+    loaded(bad)
+    before = snapshot(db)
+    result = run_pipeline(bucket.source(), landing, database_url, BAD_DAY)
+    failure = assert_rejected(result, "rows_valid", db, before)
+    assert "executed > requested" in failure["sample_rows"][0]["problems"]
+
+
+def test_rows_valid_rejects_events_outside_their_day(
+    loaded, events, bucket, landing, database_url, db
+):
+    next_day = (BAD_DAY + timedelta(days=1)).isoformat()
+    late = (pl.col("status") == "finished") & (pl.col("twap_id") % 4 == 0)
+    bad = day_events(events).with_columns(
+        time=pl.when(late)
+        .then(pl.lit(next_day) + pl.col("time").str.slice(10))
+        .otherwise(pl.col("time"))
+    )
+    loaded(bad)
+    before = snapshot(db)
+    result = run_pipeline(bucket.source(), landing, database_url, BAD_DAY)
+    failure = assert_rejected(result, "rows_valid", db, before)
+    assert failure["invalid_rows"] == bad.filter(late).height > 0
+    assert failure["sample_rows"][0]["problems"] == ["event time outside partition day"]
+
+
+def test_unique_event_keys_within_the_load(loaded, events, bucket, landing, database_url, db):
+    bad = day_events(events)
+    loaded(pl.concat([bad, bad.head(3)]))
+    before = snapshot(db)
+    result = run_pipeline(bucket.source(), landing, database_url, FIRST_DAY, LAST_DAY)
+    failure = assert_rejected(result, "unique_event_keys", db, before)
+    assert failure["duplicate_rows"] == 6
+    assert len(failure["sample_rows"]) == 5
+
+
+def test_unique_event_keys_against_other_days(loaded, events, bucket, landing, database_url, db):
+    # BAD_DAY's file also carries one event already loaded from the day before.
+    earlier = day_events(events, BAD_DAY - timedelta(days=1)).tail(1)
+    loaded(pl.concat([day_events(events), earlier]))
+    before = snapshot(db)
+    result = run_pipeline(bucket.source(), landing, database_url, BAD_DAY)
+    failure = assert_rejected(result, "unique_event_keys", db, before, partitions=())
+    assert str(earlier["twap_id"][0]) in failure["conflict"]
+
+
+def test_lifecycle_two_terminal_events(loaded, events, bucket, landing, database_url, db):
+    day = day_events(events)
+    finished = day.filter(pl.col("status") == "finished").head(2)
+    extra = finished.with_columns(
+        status=pl.lit("terminated"),
+        time=pl.col("time").str.slice(0, 20) + "999999999",
+    )
+    loaded(pl.concat([day, extra]).sort("time"))
+    before = snapshot(db)
+    result = run_pipeline(bucket.source(), landing, database_url, BAD_DAY)
+    failure = assert_rejected(result, "lifecycle_consistent", db, before)
+    assert failure["inconsistent_twaps"] == 2
+    assert {s["twap_id"] for s in failure["sample_rows"]} == set(finished["twap_id"])
+
+
+def test_lifecycle_terminal_before_activation(loaded, events, bucket, landing, database_url, db):
+    day = day_events(events)
+    victim = day.filter(pl.col("status") == "activated")["twap_id"][5]
+    bad = day.with_columns(
+        time=pl.when((pl.col("twap_id") == victim) & (pl.col("status") == "activated"))
+        .then(pl.lit(f"{BAD_DAY.isoformat()}T23:59:59.999999999"))
+        .otherwise(pl.col("time"))
+    )
+    assert bad.filter(pl.col("twap_id") == victim).height == 2
+    loaded(bad)
+    before = snapshot(db)
+    result = run_pipeline(bucket.source(), landing, database_url, BAD_DAY)
+    failure = assert_rejected(result, "lifecycle_consistent", db, before)
+    assert failure["sample_rows"][0]["twap_id"] == victim
+
+
+def test_rows_match_source_catches_a_lossy_load(loaded, bucket, landing, database_url, db):
+    db.execute(
+        """CREATE FUNCTION drop_some() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN IF NEW.twap_id % 7 = 0 THEN RETURN NULL; END IF; RETURN NEW; END $$;
+           CREATE TRIGGER lossy BEFORE INSERT ON twap_status
+           FOR EACH ROW EXECUTE FUNCTION drop_some()"""
+    )
+    try:
+        before = snapshot(db)
+        result = run_pipeline(bucket.source(), landing, database_url, FIRST_DAY, LAST_DAY)
+        failure = assert_rejected(
+            result,
+            "rows_match_source",
+            db,
+            before,
+            partitions=[FIRST_DAY + timedelta(n) for n in range(DAYS)],
+        )
+        mismatch = failure["mismatches"][BAD_DAY.isoformat()]
+        assert mismatch["loaded"] < mismatch["source"]
+    finally:
+        db.execute("DROP TRIGGER lossy ON twap_status; DROP FUNCTION drop_some()")
+
+
+def test_orders_checks_block_a_wrong_summary(loaded, landing, database_url, db):
+    resources = dict(landing=landing, database_url=database_url)
+    twap_id = db.execute(
+        "SELECT twap_id FROM twap_status WHERE partition_date = %s AND status = 'finished' LIMIT 1",
+        [BAD_DAY],
+    ).fetchone()[0]
+    # A row edited behind the pipeline's back: executed above requested.
+    db.execute(
+        "UPDATE twap_status SET size_executed = size_requested * 2 WHERE twap_id = %s "
+        "AND status = 'finished'",
+        [twap_id],
+    )
+    before = snapshot(db)
+    result = run_pipeline(None, **resources, first=BAD_DAY, assets=[twap_orders])
+    failure = assert_rejected(result, "executed_within_requested", db, before)
+    assert failure["sample_rows"][0]["twap_id"] == twap_id
+
+
+def test_orders_one_row_per_twap(loaded, landing, database_url, db):
+    db.execute(
+        """CREATE FUNCTION skip_order() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN IF NEW.twap_id % 3 = 0 THEN RETURN NULL; END IF; RETURN NEW; END $$;
+           CREATE TRIGGER skipping BEFORE INSERT ON twap_orders
+           FOR EACH ROW EXECUTE FUNCTION skip_order()"""
+    )
+    try:
+        before = snapshot(db)
+        result = run_pipeline(None, landing, database_url, first=BAD_DAY, assets=[twap_orders])
+        failure = assert_rejected(result, "one_row_per_twap", db, before, partitions=())
+        assert failure["mismatched_twaps"] > 0
+        assert all(s["twap_id"] % 3 == 0 for s in failure["sample_rows"])
+    finally:
+        db.execute("DROP TRIGGER skipping ON twap_orders; DROP FUNCTION skip_order()")
