@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from dagster import Definitions, EnvVar
+from dagster import Definitions, EnvVar, in_process_executor
 
 from twap_pipeline.assets import twap_orders, twap_status, twap_status_files, twap_status_objects
 from twap_pipeline.freshness import freshness_checks, freshness_sensor
@@ -45,4 +45,6 @@ defs = Definitions(
     sensors=[twap_status_s3_sensor, freshness_sensor],
     schedules=[twap_status_daily_schedule],
     resources=build_resources(),
+    # The assets form one chain: separate step processes would only add start-up time.
+    executor=in_process_executor,
 )

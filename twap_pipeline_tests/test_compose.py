@@ -17,7 +17,7 @@ def compose() -> dict:
 
 def test_services_are_present():
     services = compose()["services"]
-    assert {"postgres", "dagster-webserver", "dagster-daemon"} <= set(services)
+    assert {"postgres", "dagster-webserver", "dagster-daemon", "api"} <= set(services)
     for name, service in services.items():
         if "build" in service:
             assert (REPO / service["build"] / "Dockerfile").exists(), name
@@ -44,7 +44,7 @@ def test_every_command_refers_to_what_exists():
 def test_services_share_the_documented_environment():
     services = compose()["services"]
     documented = (REPO / ".env.example").read_text()
-    for name in ("dagster-webserver", "dagster-daemon"):
+    for name in ("dagster-webserver", "dagster-daemon", "api"):
         env = services[name]["environment"]
         assert "DATABASE_URL" in env, name
         for variable in env:

@@ -3,6 +3,7 @@ of the pipeline's SQL, for the tests to compare the tables and the API against."
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import polars as pl
@@ -37,3 +38,70 @@ def expected_orders(events: pl.DataFrame) -> dict[int, dict]:
             "event_count": len(rows),
         }
     return orders
+
+
+def _utc_text(time: str) -> str:
+    """Canonical ns time text -> the API's form (µs, Z)."""
+    return time[:26] + "Z"
+
+
+def _created_text(millis: int) -> str:
+    return datetime.fromtimestamp(millis / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _event_order(row: dict) -> tuple:
+    return (row["time"][:26], row["status"] != "activated", row["status"])
+
+
+def wallet_twaps(
+    events: pl.DataFrame,
+    wallet: str,
+    start: str | None = None,
+    end: str | None = None,
+    asset: str | None = None,
+) -> list[dict]:
+    """What ``GET /api/v1/twaps`` must answer: per TWAP of the wallet with events in
+    [start, end) (ISO µs strings), its latest event there, newest first; events in time order."""
+    mine = events.filter(pl.col("state_user").str.to_lowercase() == wallet.lower())
+    if asset is not None:
+        mine = mine.filter(pl.col("state_coin") == asset)
+    rows = [
+        r
+        for r in mine.to_dicts()
+        if (start is None or r["time"][:26] >= start) and (end is None or r["time"][:26] < end)
+    ]
+    by_twap: dict[int, list[dict]] = {}
+    for row in sorted(rows, key=_event_order):
+        by_twap.setdefault(row["twap_id"], []).append(row)
+    items = []
+    for twap_id, twap_events in by_twap.items():
+        latest = twap_events[-1]
+        items.append(
+            {
+                "twap_id": str(twap_id),
+                "wallet": latest["state_user"].lower(),
+                "asset": latest["state_coin"],
+                "side": latest["state_side"],
+                "status": latest["status"],
+                "duration_minutes": latest["state_minutes"],
+                "created_at": _created_text(latest["state_timestamp"]),
+                "latest_ts": _utc_text(latest["time"]),
+                "size": latest["state_executedSz"],
+                "notional": latest["state_executedNtl"],
+                "requested_size": latest["state_sz"],
+                "reduce_only": latest["state_reduceOnly"],
+                "randomize": latest["state_randomize"],
+                "error": latest["error"],
+                "events": [
+                    (
+                        _utc_text(e["time"]),
+                        e["status"],
+                        e["error"],
+                        e["state_executedSz"],
+                        e["state_executedNtl"],
+                    )
+                    for e in twap_events
+                ],
+            }
+        )
+    return sorted(items, key=lambda i: (i["latest_ts"], int(i["twap_id"])), reverse=True)

@@ -1,0 +1,134 @@
+"""The API's SQL. Grouping, latest-per-TWAP, averages and the JSON of every item are computed
+in PostgreSQL; Python only joins the rows. All parameters are bound, never formatted in."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from psycopg import AsyncConnection, sql
+
+# Statuses ordered within one TWAP: the terminal event wins a tie in time with its activation.
+LATER = "(n.event_time, n.status <> 'activated', n.status) > (s.event_time, s.status <> 'activated', s.status)"  # noqa: E501
+
+
+def _utc(column: str) -> str:
+    return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+
+
+def _executed(alias: str) -> str:
+    return f"""json_build_object(
+        'size', {alias}.size_executed::text,
+        'notional', {alias}.notional_executed::text,
+        'avg_price', (CASE WHEN {alias}.size_executed > 0
+                      THEN {alias}.notional_executed / {alias}.size_executed END)::text)"""
+
+
+ITEM_FIELDS = f"""
+    'twap_id', s.twap_id::text, 'wallet', s.wallet, 'asset', s.asset, 'side', s.side,
+    'status', s.status, 'duration_minutes', s.duration_minutes,
+    'created_at', {_utc("s.created_at")}, 'latest_ts', {_utc("s.event_time")},
+    'executed', {_executed("s")}, 'requested_size', s.size_requested::text,
+    'reduce_only', s.reduce_only, 'randomize', s.randomize, 'error', s.error, 'raw', s.raw"""
+EVENTS = f"""
+    'events', (SELECT json_agg(json_build_object(
+            'time', {_utc("e.event_time")}, 'status', e.status, 'error', e.error,
+            'executed', {_executed("e")}, 'raw', e.raw)
+        ORDER BY e.event_time, e.status <> 'activated', e.status)
+        FROM twap_status e
+        WHERE e.twap_id = s.twap_id
+          AND e.event_time >= %(start)s AND e.event_time < %(end)s)"""
+
+# One row per TWAP of the wallet with activity in [start, end): its latest event in the range,
+# newest first. Keyset pagination on (event_time, twap_id) walks the (wallet, event_time DESC,
+# twap_id DESC) index, so a page costs the same however many TWAPs the wallet has.
+WALLET_PAGE = """
+SELECT s.event_time, s.twap_id, json_build_object({fields})::text
+FROM twap_status s
+WHERE s.wallet = %(wallet)s
+  AND s.event_time >= %(start)s AND s.event_time < %(end)s
+  AND (s.event_time, s.twap_id) < (%(before_time)s, %(before_id)s)
+  AND (%(asset)s::text IS NULL OR s.asset = %(asset)s::text)
+  AND NOT EXISTS (
+      SELECT 1 FROM twap_status n
+      WHERE n.twap_id = s.twap_id AND n.event_time < %(end)s AND {later})
+ORDER BY s.event_time DESC, s.twap_id DESC
+LIMIT %(limit)s
+"""
+ONE_TWAP = """
+SELECT json_build_object({fields}, {events})::text
+FROM twap_status s
+WHERE s.twap_id = %(twap_id)s
+ORDER BY s.event_time DESC, s.status <> 'activated' DESC, s.status DESC
+LIMIT 1
+"""
+NEWEST = """
+SELECT s3_object_key, event_time,
+    extract(epoch FROM now() - event_time)::float8 AS lag_seconds
+FROM twap_status
+WHERE partition_date = (SELECT max(partition_date) FROM twap_status)
+ORDER BY event_time DESC
+LIMIT 1
+"""
+COVERAGE = """
+WITH days AS (
+    SELECT partition_date AS day, count(*) AS n FROM twap_status GROUP BY partition_date
+)
+SELECT min(day)::text, max(day)::text, count(*)::int,
+    (SELECT coalesce(json_agg(g::date::text ORDER BY g), '[]')
+     FROM generate_series((SELECT min(day) FROM days), (SELECT max(day) FROM days),
+                          interval '1 day') AS g
+     WHERE g::date NOT IN (SELECT day FROM days))::text,
+    coalesce(json_object_agg(day::text, n ORDER BY day), '{{}}')::text
+FROM days
+"""
+
+WALLET_PAGE_LATEST = sql.SQL(WALLET_PAGE.format(fields=ITEM_FIELDS, later=LATER))
+WALLET_PAGE_EVENTS = sql.SQL(WALLET_PAGE.format(fields=ITEM_FIELDS + "," + EVENTS, later=LATER))
+ONE_TWAP_SQL = sql.SQL(ONE_TWAP.format(fields=ITEM_FIELDS, events=EVENTS))
+COVERAGE_SQL = sql.SQL(COVERAGE.format())
+NO_LOWER_BOUND = "-infinity"
+NO_UPPER_BOUND = "infinity"
+
+
+async def wallet_page(
+    conn: AsyncConnection,
+    wallet: str,
+    start: datetime | None,
+    end: datetime | None,
+    asset: str | None,
+    with_events: bool,
+    limit: int,
+    before: tuple[datetime, int] | None,
+) -> list[tuple[datetime, int, str]]:
+    """Up to ``limit`` rows of (latest event time, twap_id, item JSON), newest first."""
+    params: dict[str, Any] = {
+        "wallet": wallet,
+        "start": start or NO_LOWER_BOUND,
+        "end": end or NO_UPPER_BOUND,
+        "asset": asset,
+        "before_time": before[0] if before else NO_UPPER_BOUND,
+        "before_id": before[1] if before else 2**63 - 1,
+        "limit": limit,
+    }
+    query = WALLET_PAGE_EVENTS if with_events else WALLET_PAGE_LATEST
+    cursor = await conn.execute(query, params)
+    return await cursor.fetchall()
+
+
+async def one_twap(conn: AsyncConnection, twap_id: int) -> str | None:
+    cursor = await conn.execute(
+        ONE_TWAP_SQL, {"twap_id": twap_id, "start": NO_LOWER_BOUND, "end": NO_UPPER_BOUND}
+    )
+    row = await cursor.fetchone()
+    return row[0] if row else None
+
+
+async def newest(conn: AsyncConnection) -> tuple[str, datetime, float] | None:
+    cursor = await conn.execute(NEWEST)
+    return await cursor.fetchone()
+
+
+async def coverage(conn: AsyncConnection) -> tuple[str | None, str | None, int, str, str]:
+    cursor = await conn.execute(COVERAGE_SQL)
+    return await cursor.fetchone()

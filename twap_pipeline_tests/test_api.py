@@ -1,0 +1,286 @@
+"""The REST API over tables the pipeline loaded from generated files, against a ground truth
+computed from those files with polars alone."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from twap_api.app import create_app
+from twap_api.settings import Settings
+from twap_pipeline.resources import LandingArea, TwapSource
+from twap_pipeline_tests import datagen
+from twap_pipeline_tests.conftest import FIRST_DAY, PREFIX, run_pipeline
+from twap_pipeline_tests.truth import wallet_twaps
+
+DAYS = 6
+GAP = FIRST_DAY + timedelta(days=2)  # a day left unloaded, for coverage
+# Decimal strings only (no float files), so decimals compare exactly as text.
+STYLES = [
+    ("iso", "strings"),
+    ("hive", "struct"),
+    ("compact", "error_column"),
+    ("iso", "timestamp"),
+    ("hive", "mixed_case"),
+    ("compact", "strings"),
+]
+
+
+@pytest.fixture(scope="module")
+def api_events() -> pl.DataFrame:
+    events = datagen.generate_events(FIRST_DAY, DAYS, twaps_per_day=200, seed=23, wallets=40)
+    return events
+
+
+@pytest.fixture(scope="module")
+def loaded_events(api_events) -> pl.DataFrame:
+    """The events whose day is loaded (every day but GAP)."""
+    return api_events.filter(pl.col("day") != GAP)
+
+
+@pytest.fixture(scope="module")
+def api_database(admin_url, api_events, tmp_path_factory) -> Iterator[str]:
+    name = f"twap_api_test_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = psycopg.conninfo.make_conninfo(admin_url, dbname=name)
+    root: Path = tmp_path_factory.mktemp("api_source")
+    styles = {FIRST_DAY + timedelta(days=n): STYLES[n] for n in range(DAYS)}
+    datagen.write_dataset(root, PREFIX, api_events, styles)
+    source = TwapSource(source_dir=str(root), prefix=PREFIX)
+    landing = LandingArea(directory=str(root / "landing"))
+    assert run_pipeline(source, landing, url, FIRST_DAY, GAP - timedelta(days=1)).success
+    last = FIRST_DAY + timedelta(days=DAYS - 1)
+    assert run_pipeline(source, landing, url, GAP + timedelta(days=1), last).success
+    yield url
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def client(api_database) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(database_url=api_database))) as test_client:
+        yield test_client
+
+
+def wallets_by_size(events: pl.DataFrame) -> list[str]:
+    counts = events.group_by(pl.col("state_user").str.to_lowercase()).agg(
+        pl.col("twap_id").n_unique()
+    )
+    return counts.sort(["twap_id", "state_user"], descending=True)["state_user"].to_list()
+
+
+def comparable(item: dict) -> dict:
+    """An API item in the truth's shape (avg_price checked separately)."""
+    out = {k: v for k, v in item.items() if k not in ("executed", "raw", "events")}
+    out["size"] = item["executed"]["size"]
+    out["notional"] = item["executed"]["notional"]
+    out["events"] = [
+        (e["time"], e["status"], e["error"], e["executed"]["size"], e["executed"]["notional"])
+        for e in item.get("events") or []
+    ]
+    return out
+
+
+def assert_avg_price(item: dict) -> None:
+    executed = item["executed"]
+    if Decimal(executed["size"]) == 0:
+        assert executed["avg_price"] is None
+    else:
+        expected = Decimal(executed["notional"]) / Decimal(executed["size"])
+        assert abs(Decimal(executed["avg_price"]) - expected) <= expected * Decimal("1e-15")
+
+
+def collect(client: TestClient, **params) -> list[dict]:
+    """Every page of a query, following next_cursor."""
+    items, cursor = [], None
+    while True:
+        query = {**params, **({"cursor": cursor} if cursor else {})}
+        response = client.get("/api/v1/twaps", params=query)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        items.extend(page["twaps"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items
+
+
+def test_every_wallet_gets_its_complete_twap_history(client, loaded_events):
+    for wallet in wallets_by_size(loaded_events):
+        page = client.get("/api/v1/twaps", params={"wallet": wallet, "limit": 5000}).json()
+        assert page["next_cursor"] is None
+        expected = wallet_twaps(loaded_events, wallet)
+        for item in expected:
+            item["events"] = []
+        assert [comparable(i) for i in page["twaps"]] == expected
+        for item in page["twaps"]:
+            assert_avg_price(item)
+            assert item["raw"]["twap_id"] == int(item["twap_id"])
+
+
+def test_range_gives_the_latest_status_within_it(client, loaded_events):
+    wallet = wallets_by_size(loaded_events)[0]
+    start, end = "2025-06-01T12:00:00.000000", "2025-06-02T06:30:00.000000"
+    page = client.get(
+        "/api/v1/twaps",
+        params={
+            "wallet": wallet.upper().replace("0X", "0x"),
+            "start": start,
+            "end": end,
+            "latest_per_twap": "false",
+            "limit": 5000,
+        },
+    ).json()
+    assert (page["wallet"], page["start"], page["end"]) == (wallet, start + "Z", end + "Z")
+    expected = wallet_twaps(loaded_events, wallet, start, end)
+    assert [comparable(i) for i in page["twaps"]] == expected
+    # TWAPs still running at `end` show as activated although they finished later.
+    final = {i["twap_id"]: i["status"] for i in wallet_twaps(loaded_events, wallet)}
+    assert any(i["status"] == "activated" != final[i["twap_id"]] for i in page["twaps"])
+
+
+def test_cursor_paging_returns_each_twap_once(client, loaded_events):
+    wallet = wallets_by_size(loaded_events)[0]
+    expected = [i["twap_id"] for i in wallet_twaps(loaded_events, wallet)]
+    assert len(expected) > 100
+    items = collect(client, wallet=wallet, limit=7)
+    assert [i["twap_id"] for i in items] == expected
+    ranged = collect(
+        client,
+        wallet=wallet,
+        limit=3,
+        start="2025-06-02",
+        end="2025-06-05",
+        latest_per_twap="false",
+    )
+    truth = wallet_twaps(loaded_events, wallet, "2025-06-02", "2025-06-05")
+    assert [comparable(i) for i in ranged] == truth
+
+
+def test_asset_filter(client, loaded_events):
+    wallet = wallets_by_size(loaded_events)[0]
+    items = collect(client, wallet=wallet, asset="@107")
+    assert items
+    assert [comparable(i) | {"events": []} for i in items] == [
+        t | {"events": []} for t in wallet_twaps(loaded_events, wallet, asset="@107")
+    ]
+
+
+def test_one_twap_has_all_its_events(client, loaded_events):
+    finished = loaded_events.filter(pl.col("status") == "finished")["twap_id"][3]
+    item = client.get(f"/api/v1/twaps/{finished}").json()
+    wallet = item["wallet"]
+    [expected] = [i for i in wallet_twaps(loaded_events, wallet) if i["twap_id"] == str(finished)]
+    assert comparable(item) == expected
+    assert [e["status"] for e in item["events"]] == ["activated", "finished"]
+    assert item["events"][1]["raw"]["status"] == "finished"
+
+
+def test_unknown_twap_is_404(client):
+    response = client.get("/api/v1/twaps/1")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "TWAP 1 is not loaded"}
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [
+        ({"wallet": "0x123"}, "wallet"),
+        ({"wallet": "9d6a5ab97a8eed617bde9968d9ab6fcf72fde1b8aa"}, "wallet"),
+        ({}, "wallet"),
+        ({"start": "2025-06-02", "end": "2025-06-01"}, "start"),
+        ({"start": "2025-06-02T00:00:00Z", "end": "2025-06-02T00:00:00Z"}, "start"),
+        ({"start": "yesterday"}, "start"),
+        ({"start": "1717200000"}, "start"),
+        ({"end": "2025-13-01"}, "end"),
+        ({"limit": 0}, "limit"),
+        ({"limit": 5001}, "limit"),
+        ({"limit": "ten"}, "limit"),
+        ({"cursor": "not-a-cursor"}, "cursor"),
+        ({"cursor": "MjAyNS0wNi0wMXwxMjM"}, "cursor"),  # "2025-06-01|123": naive time
+        ({"asset": "BTC\x00"}, "asset"),
+        ({"latest_per_twap": "maybe"}, "latest_per_twap"),
+    ],
+)
+def test_bad_parameters_are_422_naming_the_parameter(client, params, parameter):
+    query = {"wallet": "0x9d6a5ab97a8eed617bde9968d9ab6fcf72fde1b8", **params}
+    if "wallet" not in params and params == {}:
+        query = {}
+    response = client.get("/api/v1/twaps", params=query)
+    assert response.status_code == 422, response.text
+    assert [d["loc"] for d in response.json()["detail"]] == [["query", parameter]]
+
+
+@pytest.mark.parametrize("twap_id", ["abc", "-1", "99999999999999999999"])
+def test_bad_twap_id_is_422(client, twap_id):
+    response = client.get(f"/api/v1/twaps/{twap_id}")
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["path", "twap_id"]
+
+
+def test_health_reports_the_newest_load(client, loaded_events):
+    body = client.get("/healthz").json()
+    newest = loaded_events.sort("time")[-1].to_dicts()[0]
+    assert body["status"] == "ok" and body["database"] == "reachable"
+    assert body["newest_event_time"] == newest["time"][:26] + "Z"
+    assert body["newest_object_key"].startswith(PREFIX)
+    assert body["lag_seconds"] > 0
+
+
+def test_health_is_503_when_the_database_is_down():
+    settings = Settings(
+        database_url="postgresql://twap:secret@127.0.0.1:1/twap",
+        pool_timeout_seconds=0.5,
+        health_timeout_seconds=0.5,
+    )
+    with TestClient(create_app(settings)) as down:
+        response = down.get("/healthz")
+        assert response.status_code == 503
+        assert response.json() == {
+            "status": "unavailable",
+            "database": "unreachable",
+            "newest_object_key": None,
+            "newest_event_time": None,
+            "lag_seconds": None,
+        }
+        listing = down.get(
+            "/api/v1/twaps", params={"wallet": "0x9d6a5ab97a8eed617bde9968d9ab6fcf72fde1b8"}
+        )
+        assert listing.status_code == 503
+        assert "secret" not in listing.text
+
+
+def test_coverage_names_the_missing_day(client, loaded_events):
+    body = client.get("/api/v1/coverage").json()
+    per_day = loaded_events.group_by("day").len().sort("day")
+    assert body == {
+        "first_day": FIRST_DAY.isoformat(),
+        "last_day": (FIRST_DAY + timedelta(days=DAYS - 1)).isoformat(),
+        "days_loaded": DAYS - 1,
+        "missing_days": [GAP.isoformat()],
+        "rows_per_day": {d.isoformat(): n for d, n in per_day.iter_rows()},
+    }
+
+
+def test_openapi_documents_every_parameter(client):
+    schema = client.get("/openapi.json").json()
+    parameters = schema["paths"]["/api/v1/twaps"]["get"]["parameters"]
+    assert {p["name"] for p in parameters} == {
+        "wallet",
+        "start",
+        "end",
+        "asset",
+        "latest_per_twap",
+        "limit",
+        "cursor",
+    }
+    assert all(p.get("description") for p in parameters)
+    assert client.get("/docs").status_code == 200
