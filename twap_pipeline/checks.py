@@ -5,13 +5,21 @@ result covers every partition of the run and names the failing ones in its metad
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import polars as pl
 import psycopg
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, MetadataValue
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetKey,
+    Failure,
+    MetadataValue,
+)
 
 from twap_pipeline.parsing import KNOWN_STATUSES
 
@@ -68,6 +76,22 @@ class Outcome:
     def summary(self) -> str:
         where = ", ".join(self.failing_partitions) or "the run"
         return f"{self.name} failed for {where}: {self.samples[:1] or self.details}"
+
+
+def reject_if_failed(
+    conn: psycopg.Connection, asset: AssetKey, outcomes: list[Outcome], what: str
+) -> Iterator[AssetCheckResult]:
+    """When a check failed: roll the transaction back, report every check, fail the step."""
+    failed = [o for o in outcomes if not o.passed]
+    if not failed:
+        return
+    conn.rollback()
+    for outcome in outcomes:
+        yield outcome.result(asset)
+    raise Failure(
+        description=f"{what} rolled back, the database is unchanged: "
+        + "; ".join(o.summary() for o in failed)
+    )
 
 
 def _rows(conn: psycopg.Connection, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:

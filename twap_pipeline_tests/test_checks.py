@@ -3,6 +3,8 @@ database is left exactly as it was before that load."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import polars as pl
@@ -176,14 +178,24 @@ def test_lifecycle_terminal_before_activation(loaded, events, bucket, landing, d
     assert failure["sample_rows"][0]["twap_id"] == victim
 
 
-def test_rows_match_source_catches_a_lossy_load(loaded, bucket, landing, database_url, db):
+@contextmanager
+def dropping_inserts(db, table: str, modulo: int) -> Iterator[None]:
+    """A trigger that silently swallows inserts of every ``modulo``-th twap_id into ``table``:
+    a lossy load, as a bug or a misconfigured database would make it."""
     db.execute(
-        """CREATE FUNCTION drop_some() RETURNS trigger LANGUAGE plpgsql AS
-           $$ BEGIN IF NEW.twap_id % 7 = 0 THEN RETURN NULL; END IF; RETURN NEW; END $$;
-           CREATE TRIGGER lossy BEFORE INSERT ON twap_status
+        f"""CREATE FUNCTION drop_some() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN IF NEW.twap_id % {modulo} = 0 THEN RETURN NULL; END IF; RETURN NEW; END $$;
+           CREATE TRIGGER lossy BEFORE INSERT ON {table}
            FOR EACH ROW EXECUTE FUNCTION drop_some()"""
     )
     try:
+        yield
+    finally:
+        db.execute(f"DROP TRIGGER lossy ON {table}; DROP FUNCTION drop_some()")
+
+
+def test_rows_match_source_catches_a_lossy_load(loaded, bucket, landing, database_url, db):
+    with dropping_inserts(db, "twap_status", 7):
         before = snapshot(db)
         result = run_pipeline(bucket.source(), landing, database_url, FIRST_DAY, LAST_DAY)
         failure = assert_rejected(
@@ -195,8 +207,6 @@ def test_rows_match_source_catches_a_lossy_load(loaded, bucket, landing, databas
         )
         mismatch = failure["mismatches"][BAD_DAY.isoformat()]
         assert mismatch["loaded"] < mismatch["source"]
-    finally:
-        db.execute("DROP TRIGGER lossy ON twap_status; DROP FUNCTION drop_some()")
 
 
 def test_orders_checks_block_a_wrong_summary(loaded, landing, database_url, db):
@@ -218,17 +228,9 @@ def test_orders_checks_block_a_wrong_summary(loaded, landing, database_url, db):
 
 
 def test_orders_one_row_per_twap(loaded, landing, database_url, db):
-    db.execute(
-        """CREATE FUNCTION skip_order() RETURNS trigger LANGUAGE plpgsql AS
-           $$ BEGIN IF NEW.twap_id % 3 = 0 THEN RETURN NULL; END IF; RETURN NEW; END $$;
-           CREATE TRIGGER skipping BEFORE INSERT ON twap_orders
-           FOR EACH ROW EXECUTE FUNCTION skip_order()"""
-    )
-    try:
+    with dropping_inserts(db, "twap_orders", 3):
         before = snapshot(db)
         result = run_pipeline(None, landing, database_url, first=BAD_DAY, assets=[twap_orders])
         failure = assert_rejected(result, "one_row_per_twap", db, before, partitions=())
         assert failure["mismatched_twaps"] > 0
         assert all(s["twap_id"] % 3 == 0 for s in failure["sample_rows"])
-    finally:
-        db.execute("DROP TRIGGER skipping ON twap_orders; DROP FUNCTION skip_order()")

@@ -18,7 +18,13 @@ from dagster import (
     asset,
 )
 
-from twap_pipeline.checks import STATUS_ASSET, STATUS_CHECKS, check_specs, duplicate_keys
+from twap_pipeline.checks import (
+    STATUS_ASSET,
+    STATUS_CHECKS,
+    check_specs,
+    duplicate_keys,
+    reject_if_failed,
+)
 from twap_pipeline.checks import status_checks as run_status_checks
 from twap_pipeline.loading import DuplicateEventError, replace_partitions
 from twap_pipeline.parsing import ParseError, parse_file
@@ -177,15 +183,7 @@ def twap_status(context: AssetExecutionContext, postgres: PostgresResource, land
         outcomes = (
             [unique, *run_status_checks(conn, days, source_rows)] if unique.passed else [unique]
         )
-        failed = [o for o in outcomes if not o.passed]
-        if failed:
-            conn.rollback()
-            for outcome in outcomes:
-                yield outcome.result(STATUS_ASSET)
-            raise Failure(
-                description="load rolled back, the database is unchanged: "
-                + "; ".join(o.summary() for o in failed)
-            )
+        yield from reject_if_failed(conn, STATUS_ASSET, outcomes, "load")
     yield MaterializeResult(
         metadata={
             "objects": objects,

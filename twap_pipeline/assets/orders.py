@@ -1,9 +1,15 @@
 """``twap_orders``: one row per TWAP, recomputed after each load for the TWAPs it touched."""
 
-from dagster import AssetExecutionContext, Failure, MaterializeResult, asset
+from dagster import AssetExecutionContext, MaterializeResult, asset
 
 from twap_pipeline.assets.ingest import INGEST, run_days, twap_status
-from twap_pipeline.checks import ORDERS_ASSET, ORDERS_CHECKS, check_specs, orders_checks
+from twap_pipeline.checks import (
+    ORDERS_ASSET,
+    ORDERS_CHECKS,
+    check_specs,
+    orders_checks,
+    reject_if_failed,
+)
 from twap_pipeline.loading import refresh_orders
 from twap_pipeline.resources import PostgresResource
 
@@ -29,15 +35,7 @@ def twap_orders(context: AssetExecutionContext, postgres: PostgresResource):
         refresh_orders(conn, days)
         twaps, running, wallets = conn.execute(ORDER_TOTALS).fetchone()
         outcomes = orders_checks(conn)
-        failed = [o for o in outcomes if not o.passed]
-        if failed:
-            conn.rollback()
-            for outcome in outcomes:
-                yield outcome.result(ORDERS_ASSET)
-            raise Failure(
-                description="twap_orders refresh rolled back: "
-                + "; ".join(o.summary() for o in failed)
-            )
+        yield from reject_if_failed(conn, ORDERS_ASSET, outcomes, "twap_orders refresh")
     yield MaterializeResult(
         metadata={"twaps_recomputed": twaps, "still_running": running, "wallets": wallets}
     )
