@@ -19,6 +19,7 @@ from dagster import DagsterInstance, materialize
 from moto.server import ThreadedMotoServer
 
 from twap_pipeline.assets import twap_orders, twap_status, twap_status_files, twap_status_objects
+from twap_pipeline.embedded_postgres import start_embedded
 from twap_pipeline.resources import LandingArea, PostgresResource, TwapSource
 from twap_pipeline_tests import datagen
 
@@ -26,12 +27,15 @@ PREFIX = "raw/twap_statuses/"
 FIRST_DAY = date(2025, 6, 1)
 DAYS = 6
 ALL_ASSETS = [twap_status_objects, twap_status_files, twap_status, twap_orders]
-DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 @pytest.fixture(scope="session")
-def admin_url() -> str:
-    return os.environ.get("DATABASE_URL") or DEFAULT_ADMIN_URL
+def admin_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The server the tests create their databases on: ``DATABASE_URL`` when set, otherwise
+    an embedded PostgreSQL started for this session (no server needs to be installed)."""
+    if os.environ.get("DATABASE_URL"):
+        return os.environ["DATABASE_URL"]
+    return start_embedded(tmp_path_factory.mktemp("embedded-postgres") / "pgdata")
 
 
 @pytest.fixture(scope="session")

@@ -47,10 +47,11 @@ def test_postgres_when_dagster_pg_url_is_set(tmp_path, monkeypatch, admin_url):
         conn.execute(f'CREATE DATABASE "{name}"')
     url = psycopg.conninfo.make_conninfo(admin_url, dbname=name)
     params = psycopg.conninfo.conninfo_to_dict(url)
+    # host= as a query parameter works for TCP hosts and Unix socket directories alike.
     monkeypatch.setenv(
         "DAGSTER_PG_URL",
-        f"postgresql://{params.get('user', 'postgres')}@{params.get('host', '127.0.0.1')}:"
-        f"{params.get('port', 5432)}/{name}",
+        f"postgresql://{params.get('user', 'postgres')}@/{name}"
+        f"?host={params.get('host', '127.0.0.1')}&port={params.get('port', 5432)}",
     )
     home = home_with_repo_config(tmp_path)
     try:

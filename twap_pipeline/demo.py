@@ -1,0 +1,293 @@
+"""``twap demo``: the whole product on one machine with nothing but Python.
+
+Generates a few weeks of sample TWAP files with the test package's seeded generator, loads
+them through Dagster into PostgreSQL (``DATABASE_URL``, or an embedded server), prints what it
+loaded, then serves the API and the Dagster UI (webserver + daemon) until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import psycopg
+import yaml
+
+from twap_pipeline.embedded_postgres import ensure_database, start_embedded
+
+PREFIX = "raw/twap_statuses/"
+SAMPLE = {"start": "2025-06-01", "days": 21, "twaps_per_day": 800, "seed": 2025, "wallets": 150}
+STOP_GRACE_SECONDS = 15
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+class DemoError(RuntimeError):
+    """A problem the user can fix; the message says how."""
+
+
+@dataclass(frozen=True)
+class DemoHome:
+    """Everything the demo keeps, under one git-ignored folder."""
+
+    root: Path
+
+    @property
+    def pgdata(self) -> Path:
+        return self.root / "pgdata"
+
+    @property
+    def source(self) -> Path:
+        return self.root / "source"
+
+    @property
+    def landing(self) -> Path:
+        return self.root / "landing"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.root / "dagster_home"
+
+    def prepare(self) -> None:
+        probe = self.root / ".write-test"
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe.write_text("ok")
+            probe.unlink()
+        except OSError as exc:
+            raise DemoError(
+                f"cannot write to {self.root} ({exc.strerror}): pass --home with a writable folder"
+            ) from exc
+        self.dagster_home.mkdir(exist_ok=True)
+        instance_config = {
+            "storage": {
+                "custom": {"module": "twap_pipeline.instance", "class": "TwapInstanceStorage",
+                           "config": {}}
+            },
+            "telemetry": {"enabled": False},
+        }  # fmt: skip
+        (self.dagster_home / "dagster.yaml").write_text(yaml.safe_dump(instance_config))
+        (self.root / "workspace.yaml").write_text(
+            yaml.safe_dump({"load_from": [{"python_module": "twap_pipeline.definitions"}]})
+        )
+
+    def environment(self, database_url: str) -> dict[str, str]:
+        """What the pipeline, the Dagster processes and the API read."""
+        return {
+            "DATABASE_URL": database_url,
+            "TWAP_SOURCE_DIR": str(self.source),
+            "AWS_S3_PREFIX": PREFIX,
+            "TWAP_LANDING_DIR": str(self.landing),
+            "TWAP_START_DATE": SAMPLE["start"],
+            "DAGSTER_HOME": str(self.dagster_home),
+            "TWAP_DAGSTER_STORAGE_DIR": str(self.root / "dagster_storage"),
+        }
+
+
+def sample_days() -> list[date]:
+    first = date.fromisoformat(SAMPLE["start"])
+    return [first + timedelta(days=n) for n in range(SAMPLE["days"])]
+
+
+def database_url(home: DemoHome, say: Callable[[str], None]) -> str:
+    if os.environ.get("DATABASE_URL"):
+        say("database: DATABASE_URL")
+        return os.environ["DATABASE_URL"]
+    say(f"database: embedded PostgreSQL in {home.pgdata}")
+    return ensure_database(start_embedded(home.pgdata), "twap")
+
+
+def write_sample(home: DemoHome, say: Callable[[str], None]) -> None:
+    """Generate the sample files once; a later demo reuses them."""
+    marker = home.source / "sample.json"
+    if marker.exists() and json.loads(marker.read_text()) == SAMPLE:
+        say(f"sample files: reusing {home.source}")
+        return
+    from twap_pipeline_tests import datagen
+
+    events = datagen.generate_events(
+        date.fromisoformat(SAMPLE["start"]), SAMPLE["days"], SAMPLE["twaps_per_day"],
+        seed=SAMPLE["seed"], wallets=SAMPLE["wallets"],
+    )  # fmt: skip
+    dataset = datagen.write_dataset(home.source, PREFIX, events)
+    marker.write_text(json.dumps(SAMPLE))
+    say(f"sample files: {len(dataset.files)} written to {home.source} ({events.height:,} events)")
+
+
+def loaded_days(url: str) -> set[date]:
+    with psycopg.connect(url) as conn:
+        if conn.execute("SELECT to_regclass('twap_orders')").fetchone()[0] is None:
+            return set()
+        rows = conn.execute("SELECT DISTINCT partition_date FROM twap_status").fetchall()
+    return {row[0] for row in rows}
+
+
+def load(home: DemoHome, url: str, say: Callable[[str], None]) -> None:
+    """Materialize every sample day through Dagster, one run per day, with a line for each."""
+    from dagster import DagsterInstance, materialize
+
+    from twap_pipeline.assets import (
+        twap_orders,
+        twap_status,
+        twap_status_files,
+        twap_status_objects,
+    )
+    from twap_pipeline.resources import LandingArea, PostgresResource, TwapSource
+
+    done = loaded_days(url)
+    todo = [d for d in sample_days() if d not in done]
+    if not todo:
+        say(f"load: all {len(done)} days already loaded")
+        return
+    resources = {
+        "source": TwapSource(source_dir=str(home.source), prefix=PREFIX),
+        "landing": LandingArea(directory=str(home.landing)),
+        "postgres": PostgresResource(database_url=url),
+    }
+    assets = [twap_status_objects, twap_status_files, twap_status, twap_orders]
+    with DagsterInstance.from_config(str(home.dagster_home)) as instance:
+        for n, day in enumerate(todo, 1):
+            started = time.perf_counter()
+            result = materialize(
+                assets, partition_key=day.isoformat(), resources=resources, instance=instance,
+                raise_on_error=False, run_config=QUIET,
+            )  # fmt: skip
+            if not result.success:
+                raise DemoError(f"loading {day} failed: see run {result.run_id} in the Dagster UI")
+            rows = result.asset_materializations_for_node("twap_status")[0].metadata
+            say(
+                f"load [{n:>2}/{len(todo)}] {day}: {rows['rows_loaded'].value:>6,} events "
+                f"({time.perf_counter() - started:.1f} s)"
+            )
+
+
+SUMMARY = """
+SELECT
+    (SELECT count(DISTINCT partition_date) FROM twap_status),
+    (SELECT min(partition_date)::text FROM twap_status),
+    (SELECT max(partition_date)::text FROM twap_status),
+    (SELECT count(*) FROM twap_status),
+    (SELECT count(*) FROM twap_orders),
+    (SELECT count(DISTINCT wallet) FROM twap_orders),
+    (SELECT wallet FROM twap_orders GROUP BY wallet ORDER BY count(*) DESC, wallet LIMIT 1),
+    (SELECT max(twap_id) FROM twap_orders WHERE status = 'finished')
+"""
+
+
+def summary(url: str, api_port: int) -> list[str]:
+    with psycopg.connect(url) as conn:
+        days, first, last, events, twaps, wallets, heavy, twap_id = conn.execute(SUMMARY).fetchone()
+    api = f"http://127.0.0.1:{api_port}"
+    return [
+        f"loaded: {days} days ({first} .. {last}), {events:,} events, {twaps:,} TWAPs, "
+        f"{wallets:,} wallets",
+        "try:",
+        f"  curl '{api}/api/v1/twaps?wallet={heavy}&limit=5'",
+        f"  curl '{api}/api/v1/twaps?wallet={heavy}&start={first}&end={last}"
+        "&latest_per_twap=false&limit=2'",
+        f"  curl '{api}/api/v1/twaps/{twap_id}'",
+        f"  curl '{api}/api/v1/coverage'",
+        f"  curl '{api}/healthz'",
+    ]
+
+
+def ensure_port_free(port: int, flag: str) -> None:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise DemoError(
+                f"port {port} is in use (another twap demo, or another server): "
+                f"stop it or pass {flag} with a free port"
+            ) from exc
+
+
+def _default_signals() -> None:
+    """In the child: take Ctrl-C/SIGTERM normally even if the demo's own shell ignored them
+    (dagster copies an ignored SIGINT onto SIGTERM and would then never stop)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def serve(home: DemoHome, env: dict[str, str], api_port: int, ui_port: int, say) -> None:
+    """Run the API, the Dagster webserver and daemon until Ctrl-C or SIGTERM, then stop them."""
+    ensure_port_free(api_port, "--api-port")
+    ensure_port_free(ui_port, "--ui-port")
+    bin_dir = Path(sys.executable).parent
+    workspace = str(home.root / "workspace.yaml")
+    commands = {
+        "api": [sys.executable, "-m", "uvicorn", "twap_api.app:app", "--host", "127.0.0.1",
+                "--port", str(api_port)],
+        "dagster-webserver": [str(bin_dir / "dagster-webserver"), "-h", "127.0.0.1",
+                              "-p", str(ui_port), "-w", workspace],
+        "dagster-daemon": [str(bin_dir / "dagster-daemon"), "run", "-w", workspace],
+    }  # fmt: skip
+    children: dict[str, subprocess.Popen] = {}
+
+    def stop(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    # Ctrl-C must stop the demo even when its shell started it with SIGINT ignored.
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        for name, command in commands.items():
+            children[name] = subprocess.Popen(
+                command, env={**os.environ, **env}, cwd=home.root,
+                start_new_session=True, preexec_fn=_default_signals,
+            )  # fmt: skip
+        say(f"API:        http://127.0.0.1:{api_port}/docs")
+        say(f"Dagster UI: http://127.0.0.1:{ui_port}  (sensor and schedule run in the daemon)")
+        say("Ctrl-C stops everything.")
+        while True:
+            for name, child in children.items():
+                if child.poll() is not None:
+                    raise DemoError(f"{name} exited with code {child.returncode}")
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        say("stopping ...")
+    finally:
+        _stop_all(children.values())
+        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
+
+
+def _stop_all(children) -> None:
+    """SIGTERM each child's whole process group (runs launched by the daemon included), then
+    SIGKILL what is still there after the grace period."""
+    for child in children:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for child in children:
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+
+
+def run_demo(home_dir: Path, no_serve: bool, api_port: int, ui_port: int, say=print) -> None:
+    home = DemoHome(home_dir.resolve())
+    home.prepare()
+    if not no_serve:
+        ensure_port_free(api_port, "--api-port")
+        ensure_port_free(ui_port, "--ui-port")
+    url = database_url(home, say)
+    # The demo's own runs must land in the same Dagster storage the served processes read.
+    os.environ.update(home.environment(url))
+    write_sample(home, say)
+    load(home, url, say)
+    for line in summary(url, api_port):
+        say(line)
+    if not no_serve:
+        serve(home, home.environment(url), api_port, ui_port, say)
+    say("stopped")
