@@ -5,7 +5,11 @@ listing, then the verified local files), never through return values, so one run
 one day or a whole range (``BackfillPolicy.single_run``).
 """
 
+import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
@@ -21,12 +25,15 @@ from dagster import (
 from twap_pipeline.checks import (
     STATUS_ASSET,
     STATUS_CHECKS,
+    Outcome,
     check_specs,
     duplicate_keys,
+    invalid_rows,
     reject_if_failed,
+    rows_valid,
 )
 from twap_pipeline.checks import status_checks as run_status_checks
-from twap_pipeline.loading import DuplicateEventError, replace_partitions
+from twap_pipeline.loading import DuplicateEventError, Replaced, replace_partitions
 from twap_pipeline.parsing import ParseError, parse_file
 from twap_pipeline.partitions import daily_partitions, date_from_key, partition_days
 from twap_pipeline.resources import (
@@ -143,21 +150,37 @@ def twap_status_files(
     )
 
 
-def _read_landed(landing: LandingArea, days: list[date]) -> tuple[pl.DataFrame, int, int]:
-    """Parse every landed file of ``days``: (events, objects, bytes)."""
-    frames, objects, size = [], 0, 0
-    for day in days:
-        for obj in landing.read_objects(landing.landed_path(day), "twap_status_files"):
-            try:
-                frames.append(parse_file(landing.file_path(day, obj), obj.key, day))
-            except ParseError as exc:
-                raise Failure(
-                    description=f"{exc}; nothing was loaded",
-                    metadata={"file": obj.key, "column": exc.column or "", "partition": str(day)},
-                ) from exc
-            objects += 1
-            size += obj.size
-    return pl.concat(frames, how="vertical"), objects, size
+def _landed_files(landing: LandingArea, days: list[date]) -> list[tuple[date, SourceObject]]:
+    return [
+        (day, obj)
+        for day in days
+        for obj in landing.read_objects(landing.landed_path(day), "twap_status_files")
+    ]
+
+
+@dataclass
+class ParsedFile:
+    """One landed file's rows, and those of them that break a row rule."""
+
+    events: pl.DataFrame
+    invalid: pl.DataFrame
+
+
+def _parse_landed(landing: LandingArea, day: date, obj: SourceObject) -> ParsedFile:
+    try:
+        events = parse_file(landing.file_path(day, obj), obj.key, day)
+    except ParseError as exc:
+        raise Failure(
+            description=f"{exc}; nothing was loaded",
+            metadata={"file": obj.key, "column": exc.column or "", "partition": str(day)},
+        ) from exc
+    return ParsedFile(events, invalid_rows(events))
+
+
+def _kept(parsed: Iterator[ParsedFile], into: list[ParsedFile]) -> Iterator[pl.DataFrame]:
+    for item in parsed:
+        into.append(item)
+        yield item.events
 
 
 @asset(
@@ -169,33 +192,58 @@ def _read_landed(landing: LandingArea, days: list[date]) -> tuple[pl.DataFrame, 
 )
 def twap_status(context: AssetExecutionContext, postgres: PostgresResource, landing: LandingArea):
     days = run_days(context)
-    events, objects, size = _read_landed(landing, days)
-    source_rows = Counter(events["partition_date"].to_list())
+    files = _landed_files(landing, days)
     postgres.ensure_schema()
-    unique = duplicate_keys(events)
-    with postgres.connect() as conn:
-        deleted = 0
+    clock = Stopwatch()
+    loaded: list[ParsedFile] = []
+    unique = Outcome("unique_event_keys", True)
+    # One thread parses (and checks) the next files while PostgreSQL ingests the previous ones.
+    with ThreadPoolExecutor(max_workers=1) as parser, postgres.connect() as conn:
+        parsed = parser.map(lambda item: _parse_landed(landing, *item), files)
+        replaced = Replaced()
+        try:
+            replaced = replace_partitions(conn, _kept(parsed, loaded), days)
+        except DuplicateEventError as exc:
+            loaded.extend(parsed)
+            unique = duplicate_keys(pl.concat(p.events for p in loaded))
+            if unique.passed:  # no duplicate within the load: it clashes with another day
+                unique = Outcome("unique_event_keys", False, details={"conflict": str(exc)})
+        clock.lap("parse_and_copy")
+        events = pl.concat(p.events for p in loaded)
+        source_rows = Counter(events["partition_date"].to_list())
+        outcomes = [unique, rows_valid(pl.concat(p.invalid for p in loaded))]
         if unique.passed:
-            try:
-                deleted = replace_partitions(conn, events, days)
-            except DuplicateEventError as exc:
-                unique.passed, unique.details = False, {"conflict": str(exc)}
-        outcomes = (
-            [unique, *run_status_checks(conn, days, source_rows)] if unique.passed else [unique]
-        )
+            ids = (events["twap_id"].min(), events["twap_id"].max())
+            outcomes += run_status_checks(conn, days, source_rows, replaced.stored, ids)
         yield from reject_if_failed(conn, STATUS_ASSET, outcomes, "load")
+        clock.lap("checks")
+    clock.lap("commit")
     yield MaterializeResult(
         metadata={
-            "objects": objects,
-            "bytes": size,
+            "objects": len(files),
+            "bytes": sum(obj.size for _, obj in files),
             "rows_read": events.height,
-            "rows_loaded": events.height,
-            "rows_replaced": deleted,
+            "rows_loaded": replaced.stored,
+            "rows_replaced": replaced.deleted,
             "rows_per_partition": _per_day(dict(source_rows)),
             "distinct_twaps": events["twap_id"].n_unique(),
             "distinct_wallets": events["wallet"].n_unique(),
             "dagster/row_count": events.height,
+            "seconds": MetadataValue.json(clock.laps),
         }
     )
     for outcome in outcomes:
         yield outcome.result(STATUS_ASSET)
+
+
+class Stopwatch:
+    """Seconds spent in each phase of a load, for the run's metadata."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self._last, 3)
+        self._last = now

@@ -1,0 +1,208 @@
+"""API benchmark: one uvicorn worker under a bounded wrk load on loopback, beside a baseline
+FastAPI app doing the least a database-backed endpoint can (benchmarks/baseline_app.py).
+
+    python -m benchmarks.api [--days 60] [--twaps-per-day 6000] [--duration 10]
+
+Needs wrk (Debian: apt-get install wrk). Loads the data through the pipeline into a scratch
+database on DATABASE_URL's server first (reusing generated files under .twap/bench).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import psycopg
+
+from benchmarks.common import BIN, generate, pipeline_env, scratch_database, timed
+from twap_api import queries
+
+TARGETS = {
+    ("heaviest wallet, first page (limit 500)", 1): "p99 <= 10 ms",
+    ("heaviest wallet, first page (limit 500)", 32): ">= 600 req/s",
+    ("light wallets (random)", 32): ">= 3,000 req/s, p99 <= 20 ms",
+    ("by twap_id (random)", 32): ">= 3,000 req/s, p99 <= 20 ms",
+}
+WRK_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
+UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def uvicorn(app: str, url: str):
+    """One uvicorn worker on a free loopback port; yields its base URL."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
+         "--workers", "1", "--log-level", "warning", "--no-access-log"],
+        env={**os.environ, "DATABASE_URL": url},
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                httpx.get(base + "/openapi.json", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def wrk(base: str, paths: list[str], connections: int, seconds: int, work: Path) -> dict:
+    """req/s, p50 and p99 (ms) of GETs spread over ``paths`` at ``connections``."""
+    script = work / "paths.lua"
+    lua_paths = ",".join(f'"{p}"' for p in paths)
+    script.write_text(
+        f"local paths = {{{lua_paths}}}\n"
+        "request = function() return wrk.format('GET', paths[math.random(#paths)]) end\n"
+    )
+    threads = 1 if connections == 1 else 2
+    done = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
+         "-s", str(script), base],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    out = done.stdout
+    latency = {q: float(v) * UNIT_MS[u] for q, v, u in WRK_LATENCY.findall(out)}
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non_2xx:
+        raise RuntimeError(f"{non_2xx.group(1)} failed responses:\n{out}")
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    return {"rps": rate, "p50": latency["50"], "p99": latency["99"]}
+
+
+def cursor_walk(base: str, wallet: str) -> tuple[int, int, float]:
+    """Every page of the wallet, sequentially: (TWAPs, pages, seconds)."""
+    twaps = pages = 0
+    cursor = None
+    started = time.perf_counter()
+    with httpx.Client(base_url=base, timeout=30) as client:
+        while True:
+            params = {"wallet": wallet, "limit": 500, **({"cursor": cursor} if cursor else {})}
+            page = client.get("/api/v1/twaps", params=params).json()
+            twaps += len(page["twaps"])
+            pages += 1
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return twaps, pages, time.perf_counter() - started
+
+
+def explain(url: str, wallet: str) -> str:
+    """EXPLAIN ANALYZE of the heaviest wallet's first page."""
+    params = {
+        "wallet": wallet,
+        "start": "-infinity",
+        "end": "infinity",
+        "asset": None,
+        "before_time": "infinity",
+        "before_id": 2**63 - 1,
+        "limit": 501,
+    }
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            b"EXPLAIN (ANALYZE, COSTS OFF) " + queries.WALLET_PAGE_LATEST.as_string().encode(),
+            params,
+        ).fetchall()
+    return "\n".join(r[0] for r in rows)
+
+
+def report(name: str, connections: int, result: dict, baseline: dict | None) -> None:
+    ratio = f"{result['rps'] / baseline['rps']:6.2f}x" if baseline else "      "
+    target = TARGETS.get((name, connections), "")
+    print(f"{name:42}{connections:>4}{result['rps']:>10,.0f}{result['p50']:>9.2f}"
+          f"{result['p99']:>9.2f}  {ratio}  {target}")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--days", type=int, default=60)
+    parser.add_argument("--twaps-per-day", type=int, default=6000)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk scenario")
+    parser.add_argument("--data-dir", type=Path, default=Path(".twap/bench/source"))
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("benchmarks.api needs wrk on PATH (Debian: apt-get install wrk)")
+    source = generate(args.data_dir, args.days, args.twaps_per_day)
+    rng = random.Random(5)
+    with tempfile.TemporaryDirectory() as tmp, scratch_database("twap_bench_api") as url:
+        work = Path(tmp)
+        days = f"{source.days[0]}...{source.days[-1]}"
+        seconds = timed(
+            [str(BIN / "dagster"), "asset", "materialize", "-m", "twap_pipeline.definitions",
+             "--select", "*twap_orders", "--partition-range", days],
+            pipeline_env(source, url, work),
+        )  # fmt: skip
+        with psycopg.connect(url) as conn:
+            conn.execute("VACUUM ANALYZE twap_status")
+            wallets = conn.execute(
+                "SELECT wallet, count(*) FROM twap_orders GROUP BY wallet ORDER BY 2 DESC"
+            ).fetchall()
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT twap_id FROM twap_orders ORDER BY random() LIMIT 2000"
+                ).fetchall()
+            ]
+        heavy, heavy_count = wallets[0]
+        light = [w for w, n in wallets[len(wallets) // 2 :]]
+        print(
+            f"data: {source.events:,} events, {len(wallets):,} wallets, loaded in "
+            f"{seconds:.1f} s; heaviest wallet {heavy} has {heavy_count:,} TWAPs"
+        )
+        print("\nEXPLAIN ANALYZE, heaviest wallet's first page:\n" + explain(url, heavy))
+        scenarios = {
+            "heaviest wallet, first page (limit 500)":
+                [f"/api/v1/twaps?wallet={heavy}&limit=500"],
+            "light wallets (random)":
+                [f"/api/v1/twaps?wallet={w}" for w in rng.sample(light, min(300, len(light)))],
+            "by twap_id (random)": [f"/api/v1/twaps/{i}" for i in ids],
+        }  # fmt: skip
+        baselines = {}
+        with uvicorn("benchmarks.baseline_app:app", url) as base:
+            for connections in (1, 32):
+                baselines[("select1", connections)] = wrk(
+                    base, ["/select1"], connections, args.duration, work
+                )
+                baselines[("rows500", connections)] = wrk(
+                    base, ["/rows500"], connections, args.duration, work
+                )
+        print(
+            f"\n{'scenario':42}{'conc':>4}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}  vs base  target"
+        )
+        for (name, connections), result in baselines.items():
+            report(f"baseline {name}", connections, result, None)
+        with uvicorn("twap_api.app:app", url) as base:
+            for name, paths in scenarios.items():
+                for connections in (1, 32):
+                    result = wrk(base, paths, connections, args.duration, work)
+                    kind = "rows500" if name.startswith("heaviest") else "select1"
+                    report(name, connections, result, baselines[(kind, connections)])
+            twaps, pages, walk = cursor_walk(base, heavy)
+        assert twaps == heavy_count, (twaps, heavy_count)
+        print(
+            f"\nfull cursor walk of the heaviest wallet: {twaps:,} TWAPs in {pages} pages, "
+            f"{walk:.2f} s ({pages / walk:.0f} pages/s, sequential)"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""Shared by the benchmarks: a scratch database, generated source files, and timing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import psycopg
+
+from twap_pipeline.resources import SCHEMA_SQL
+from twap_pipeline_tests import datagen
+
+PREFIX = "raw/twap_statuses/"
+FIRST_DAY = date(2025, 3, 1)
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Source:
+    root: Path
+    days: list[date]
+    events: int
+
+
+def admin_url() -> str:
+    return os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@contextmanager
+def scratch_database(prefix: str, keep: bool = False):
+    """A new empty database (dropped afterwards unless ``keep``); yields its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin_url(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = psycopg.conninfo.make_conninfo(admin_url(), dbname=name)
+    try:
+        yield url
+    finally:
+        if not keep:
+            with psycopg.connect(admin_url(), autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def generate(root: Path, days: int, twaps_per_day: int, seed: int = 1) -> Source:
+    """Realistic files (every layout variant) for ``days`` days; reused when already there."""
+    marker = root / f"generated-{days}x{twaps_per_day}-{seed}"
+    if not marker.exists():
+        events = datagen.generate_events(FIRST_DAY, days, twaps_per_day, seed=seed, wallets=2000)
+        datagen.write_dataset(root, PREFIX, events)
+        marker.write_text(str(events.height))
+    return Source(root, [FIRST_DAY + timedelta(n) for n in range(days)], int(marker.read_text()))
+
+
+def pipeline_env(source: Source, url: str, work: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "TWAP_SOURCE_DIR": str(source.root),
+        "AWS_S3_PREFIX": PREFIX,
+        "TWAP_LANDING_DIR": str(work / "landing"),
+        "TWAP_DAGSTER_STORAGE_DIR": str(work / "dagster"),
+    }
+
+
+def timed(command: list[str], env: dict[str, str], cwd: Path = REPO) -> float:
+    """Wall-clock seconds of a whole process, start-up included; raises if it fails."""
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"{command[0]} failed:\n{done.stderr[-4000:]}")
+    return elapsed
+
+
+def apply_schema(url: str) -> None:
+    with psycopg.connect(url) as conn:
+        conn.execute(SCHEMA_SQL)
