@@ -151,7 +151,7 @@ def main() -> None:
              "--select", "*twap_orders", "--partition-range", days],
             pipeline_env(source, url, work),
         )  # fmt: skip
-        with psycopg.connect(url) as conn:
+        with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE twap_status")
             wallets = conn.execute(
                 "SELECT wallet, count(*) FROM twap_orders GROUP BY wallet ORDER BY 2 DESC"
