@@ -1,7 +1,9 @@
-"""Asset checks that prove each load, evaluated inside the load's transaction on the rows it
-just wrote: a failing check rolls the load back (see assets/), so the tables never hold a load
-that did not pass. They work the same for a one-day run and a single-run range backfill: each
-result covers every partition of the run and names the failing ones in its metadata."""
+"""Asset checks that prove each load, evaluated inside the load's transaction before it commits:
+a failing check rolls the load back (reject_if_failed), so the tables never hold a load that
+did not pass. Row rules run on the rows as they stream into COPY; row counts come from what
+PostgreSQL reports its COPY stored; duplicates and lifecycle are judged against the table.
+They work the same for a one-day run and a single-run range backfill: each result covers every
+partition of the run and names the failing ones in its metadata."""
 
 from __future__ import annotations
 
