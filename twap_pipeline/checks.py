@@ -7,6 +7,7 @@ partition of the run and names the failing ones in its metadata."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -202,53 +203,74 @@ def rows_match_source(
     )
 
 
-# All events of every TWAP whose id lies within the load's ids: a superset of the TWAPs the
-# load touched, found by a range scan of the primary key (cheaper than joining on a list).
-LIFECYCLE_VIOLATIONS = """
-SELECT twap_id,
-    count(*) FILTER (WHERE status <> 'activated') AS terminal_events,
-    min(event_time) FILTER (WHERE status = 'activated') AS activated_at,
-    min(event_time) FILTER (WHERE status <> 'activated') AS first_terminal_at
+# Events already stored for TWAPs in the load's id range, in days the load leaves alone: with
+# the load's own rows they make up every event those TWAPs will have once it commits. Read on a
+# second connection while COPY still runs: it sees the table as it was before the load, and
+# no other writer can change it meanwhile (the load holds the writers' lock).
+STAYING_EVENTS = """
+SELECT twap_id, event_time, status, partition_date
 FROM twap_status
-WHERE twap_id BETWEEN %(first_id)s AND %(last_id)s
-GROUP BY twap_id
-HAVING count(*) FILTER (WHERE status <> 'activated') > 1
-    OR min(event_time) FILTER (WHERE status <> 'activated')
-        < min(event_time) FILTER (WHERE status = 'activated')
-ORDER BY twap_id
+WHERE twap_id BETWEEN %(first_id)s AND %(last_id)s AND partition_date <> ALL(%(days)s)
 """
-PARTITIONS_OF = "SELECT DISTINCT partition_date FROM twap_status WHERE twap_id = ANY(%(ids)s)"
+LIFECYCLE_COLUMNS = {
+    "twap_id": pl.Int64,
+    "event_time": pl.Datetime("us", "UTC"),
+    "status": pl.String,
+    "partition_date": pl.Date,
+}
 
 
-def lifecycle_consistent(
+def staying_events(
     conn: psycopg.Connection, days: list[date], twap_ids: tuple[int, int]
-) -> Outcome:
-    bad = _rows(conn, LIFECYCLE_VIOLATIONS, {"first_id": twap_ids[0], "last_id": twap_ids[1]})
-    partitions = set()
-    if bad:
-        ids = [r["twap_id"] for r in bad]
-        partitions = {r["partition_date"] for r in _rows(conn, PARTITIONS_OF, {"ids": ids})}
+) -> pl.DataFrame:
+    params = {"first_id": twap_ids[0], "last_id": twap_ids[1], "days": days}
+    rows = conn.execute(STAYING_EVENTS, params).fetchall()
+    return pl.DataFrame(rows, schema=LIFECYCLE_COLUMNS, orient="row")
+
+
+def lifecycle_consistent(events: pl.DataFrame, staying: pl.DataFrame, days: list[date]) -> Outcome:
+    """At most one terminal event per TWAP, never before its activation, over the load's rows
+    and the stored rows that stay."""
+    terminal = pl.col("status") != "activated"
+    everything = pl.concat([events.select(list(LIFECYCLE_COLUMNS)), staying])
+    bad = (
+        everything.group_by("twap_id")
+        .agg(
+            terminal_events=terminal.sum(),
+            activated_at=pl.col("event_time").filter(~terminal).min(),
+            first_terminal_at=pl.col("event_time").filter(terminal).min(),
+            partitions=pl.col("partition_date").unique(),
+        )
+        .filter(
+            (pl.col("terminal_events") > 1) | (pl.col("first_terminal_at") < pl.col("activated_at"))
+        )
+        .sort("twap_id")
+    )
+    run_days = set(days)
+    failing = {d for ds in bad["partitions"] for d in ds if d in run_days}
     return Outcome(
         "lifecycle_consistent",
-        not bad,
-        failing_partitions=sorted(d.isoformat() for d in partitions & set(days)),
-        samples=_jsonable(bad[:SAMPLE_ROWS]),
-        details={"inconsistent_twaps": len(bad)},
+        bad.is_empty(),
+        failing_partitions=sorted(d.isoformat() for d in failing),
+        samples=_jsonable(bad.drop("partitions").head(SAMPLE_ROWS).to_dicts()),
+        details={"inconsistent_twaps": bad.height},
     )
 
 
 def status_checks(
     conn: psycopg.Connection,
     days: list[date],
-    source_rows: dict[date, int],
+    events: pl.DataFrame,
+    invalid: pl.DataFrame,
     stored: int,
-    twap_ids: tuple[int, int],
+    staying: pl.DataFrame,
 ) -> list[Outcome]:
-    """The checks on twap_status that need the database (unique keys and row validity are
-    decided on the load's own rows)."""
+    """The checks on a twap_status load whose COPY went through (no duplicate keys)."""
+    source_rows = Counter(events["partition_date"].to_list())
     return [
         rows_match_source(conn, days, source_rows, stored),
-        lifecycle_consistent(conn, days, twap_ids),
+        rows_valid(invalid),
+        lifecycle_consistent(events, staying, days),
     ]
 
 

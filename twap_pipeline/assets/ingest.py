@@ -7,8 +7,7 @@ one day or a whole range (``BackfillPolicy.single_run``).
 
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 
@@ -30,10 +29,15 @@ from twap_pipeline.checks import (
     duplicate_keys,
     invalid_rows,
     reject_if_failed,
-    rows_valid,
+    staying_events,
 )
 from twap_pipeline.checks import status_checks as run_status_checks
-from twap_pipeline.loading import DuplicateEventError, Replaced, replace_partitions
+from twap_pipeline.loading import (
+    DuplicateEventError,
+    Replaced,
+    lock_writers,
+    replace_partitions,
+)
 from twap_pipeline.parsing import ParseError, parse_file
 from twap_pipeline.partitions import daily_partitions, date_from_key, partition_days
 from twap_pipeline.resources import (
@@ -177,10 +181,15 @@ def _parse_landed(landing: LandingArea, day: date, obj: SourceObject) -> ParsedF
     return ParsedFile(events, invalid_rows(events))
 
 
-def _kept(parsed: Iterator[ParsedFile], into: list[ParsedFile]) -> Iterator[pl.DataFrame]:
-    for item in parsed:
-        into.append(item)
-        yield item.events
+def _staying(
+    postgres: PostgresResource, parsing: list[Future[ParsedFile]], days: list[date]
+) -> pl.DataFrame:
+    """Once every file is parsed (while COPY still runs), read the stored events of the
+    load's TWAPs that stay, on a connection of its own."""
+    ids = [f.result().events["twap_id"] for f in parsing]
+    bounds = (min(i.min() for i in ids), max(i.max() for i in ids))
+    with postgres.connect() as other:
+        return staying_events(other, days, bounds)
 
 
 @asset(
@@ -195,26 +204,33 @@ def twap_status(context: AssetExecutionContext, postgres: PostgresResource, land
     files = _landed_files(landing, days)
     postgres.ensure_schema()
     clock = Stopwatch()
-    loaded: list[ParsedFile] = []
     unique = Outcome("unique_event_keys", True)
-    # One thread parses (and checks) the next files while PostgreSQL ingests the previous ones.
-    with ThreadPoolExecutor(max_workers=1) as parser, postgres.connect() as conn:
-        parsed = parser.map(lambda item: _parse_landed(landing, *item), files)
+    with (
+        ThreadPoolExecutor(max_workers=1) as parser,
+        ThreadPoolExecutor(max_workers=1) as reader,
+        postgres.connect() as conn,
+    ):
+        lock_writers(conn)  # before the reader looks: nothing else may write until commit
+        # One thread parses (and checks) the next files while PostgreSQL ingests the previous
+        # ones; another then reads the stored events the lifecycle check needs.
+        parsing = [parser.submit(_parse_landed, landing, day, obj) for day, obj in files]
+        staying = reader.submit(_staying, postgres, parsing, days)
         replaced = Replaced()
         try:
-            replaced = replace_partitions(conn, _kept(parsed, loaded), days)
+            replaced = replace_partitions(conn, (f.result().events for f in parsing), days)
         except DuplicateEventError as exc:
-            loaded.extend(parsed)
-            unique = duplicate_keys(pl.concat(p.events for p in loaded))
+            unique = duplicate_keys(pl.concat(f.result().events for f in parsing))
             if unique.passed:  # no duplicate within the load: it clashes with another day
                 unique = Outcome("unique_event_keys", False, details={"conflict": str(exc)})
         clock.lap("parse_and_copy")
+        loaded = [f.result() for f in parsing]
         events = pl.concat(p.events for p in loaded)
-        source_rows = Counter(events["partition_date"].to_list())
-        outcomes = [unique, rows_valid(pl.concat(p.invalid for p in loaded))]
+        outcomes = [unique]
         if unique.passed:
-            ids = (events["twap_id"].min(), events["twap_id"].max())
-            outcomes += run_status_checks(conn, days, source_rows, replaced.stored, ids)
+            invalid = pl.concat(p.invalid for p in loaded)
+            outcomes += run_status_checks(
+                conn, days, events, invalid, replaced.stored, staying.result()
+            )
         yield from reject_if_failed(conn, STATUS_ASSET, outcomes, "load")
         clock.lap("checks")
     clock.lap("commit")
@@ -225,7 +241,7 @@ def twap_status(context: AssetExecutionContext, postgres: PostgresResource, land
             "rows_read": events.height,
             "rows_loaded": replaced.stored,
             "rows_replaced": replaced.deleted,
-            "rows_per_partition": _per_day(dict(source_rows)),
+            "rows_per_partition": _per_day(Counter(events["partition_date"].to_list())),
             "distinct_twaps": events["twap_id"].n_unique(),
             "distinct_wallets": events["wallet"].n_unique(),
             "dagster/row_count": events.height,
