@@ -64,3 +64,53 @@ def test_home_layout_is_git_ignored_and_complete(tmp_path):
     assert env["TWAP_START_DATE"] == sample_days()[0].isoformat()
     ignored = (Path(__file__).resolve().parents[1] / ".gitignore").read_text().split()
     assert ".twap/" in ignored
+
+
+def test_serve_runs_everything_and_ctrl_c_leaves_nothing_behind(tmp_path, database_url, db):
+    """The whole demo as a user runs it: load, serve API and Dagster UI, then Ctrl-C."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    def free_port() -> int:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return sock.getsockname()[1]
+
+    home = tmp_path / "demo-home"
+    api, ui = free_port(), free_port()
+    demo = subprocess.Popen(
+        [str(Path(sys.executable).with_name("twap")), "demo", "--home", str(home),
+         "--api-port", str(api), "--ui-port", str(ui)],
+        env={**os.environ, "DATABASE_URL": database_url},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 240
+        health = webserver = None
+        while time.monotonic() < deadline and not (health and webserver):
+            assert demo.poll() is None, demo.stdout.read()
+            try:
+                health = httpx.get(f"http://127.0.0.1:{api}/healthz", timeout=2).json()
+                webserver = httpx.get(f"http://127.0.0.1:{ui}/server_info", timeout=2).json()
+            except (httpx.TransportError, ValueError):
+                time.sleep(1)
+        assert health and health["status"] == "ok"
+        assert "dagster_webserver_version" in webserver
+        assert db.execute("SELECT count(DISTINCT partition_date) FROM twap_status").fetchone()[0]
+    finally:
+        demo.send_signal(signal.SIGINT)
+        output = demo.communicate(timeout=60)[0]
+    assert demo.returncode == 0, output
+    assert "stopping ..." in output and "\nstopped" in output
+    # Nothing the demo started is still running: the ports are closed, and no process (the
+    # Dagster processes and their code servers name the home folder) is left.
+    for port in (api, ui):
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+    leftovers = subprocess.run(["pgrep", "-f", str(home)], capture_output=True, text=True)
+    assert leftovers.stdout.strip() == "", leftovers.stdout
