@@ -10,16 +10,13 @@ database on DATABASE_URL's server first (reusing generated files under .twap/ben
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -27,6 +24,7 @@ import psycopg
 
 from benchmarks.common import BIN, generate, pipeline_env, scratch_database, timed
 from twap_api import queries
+from twap_pipeline_tests.servers import uvicorn
 
 TARGETS = {
     ("heaviest wallet, first page (limit 500)", 1): "p99 <= 10 ms",
@@ -36,35 +34,6 @@ TARGETS = {
 }
 WRK_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
 UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def uvicorn(app: str, url: str):
-    """One uvicorn worker on a free loopback port; yields its base URL."""
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-         "--workers", "1", "--log-level", "warning", "--no-access-log"],
-        env={**os.environ, "DATABASE_URL": url},
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                httpx.get(base + "/openapi.json", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def wrk(base: str, paths: list[str], connections: int, seconds: int, work: Path) -> dict:

@@ -87,7 +87,7 @@ SELECT min(day)::text, max(day)::text, count(*)::int,
      FROM generate_series((SELECT min(day) FROM days), (SELECT max(day) FROM days),
                           interval '1 day') AS g
      WHERE g::date NOT IN (SELECT day FROM days))::text,
-    coalesce(json_object_agg(day::text, n ORDER BY day), '{{}}')::text
+    coalesce(json_object_agg(day::text, n ORDER BY day), '{}')::text
 FROM days
 """
 
@@ -96,7 +96,7 @@ ITEM_WITH_EVENTS = ITEM.replace("{tail}", WITH_EVENTS)
 WALLET_PAGE_LATEST = sql.SQL(WALLET_PAGE.format(item=ITEM_LATEST, later=LATER))
 WALLET_PAGE_EVENTS = sql.SQL(WALLET_PAGE.format(item=ITEM_WITH_EVENTS, later=LATER))
 ONE_TWAP_SQL = sql.SQL(ONE_TWAP.format(item=ITEM_WITH_EVENTS))
-COVERAGE_SQL = sql.SQL(COVERAGE.format())
+COVERAGE_SQL = sql.SQL(COVERAGE)
 NO_LOWER_BOUND = "-infinity"
 NO_UPPER_BOUND = "infinity"
 

@@ -50,10 +50,11 @@ def replace_partitions(
     # and skip JIT compilation, which costs more than it saves on these short queries.
     conn.execute("SET LOCAL work_mem = '128MB'")
     conn.execute("SET LOCAL jit = off")
-    done = Replaced()
-    done.deleted = conn.execute(
-        "DELETE FROM twap_status WHERE partition_date = ANY(%s)", [days]
-    ).rowcount
+    done = Replaced(
+        deleted=conn.execute(
+            "DELETE FROM twap_status WHERE partition_date = ANY(%s)", [days]
+        ).rowcount
+    )
     try:
         # No savepoint: rows written by a subtransaction are slower for the checks to read,
         # and a failed COPY fails the whole load anyway.

@@ -3,14 +3,21 @@ virtual environment with DATABASE_URL unset, as a newcomer would run it.)"""
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from twap_pipeline.cli import main
 from twap_pipeline.demo import DemoHome, sample_days, summary
 from twap_pipeline.embedded_postgres import EmbeddedPostgresError, start_embedded
+from twap_pipeline_tests.servers import free_port
 
 
 def test_port_in_use_is_named(tmp_path, capsys):
@@ -68,19 +75,6 @@ def test_home_layout_is_git_ignored_and_complete(tmp_path):
 
 def test_serve_runs_everything_and_ctrl_c_leaves_nothing_behind(tmp_path, database_url, db):
     """The whole demo as a user runs it: load, serve API and Dagster UI, then Ctrl-C."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    import httpx
-
-    def free_port() -> int:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            return sock.getsockname()[1]
-
     home = tmp_path / "demo-home"
     api, ui = free_port(), free_port()
     demo = subprocess.Popen(

@@ -29,9 +29,9 @@ from twap_pipeline.checks import (
     duplicate_keys,
     invalid_rows,
     reject_if_failed,
+    status_checks,
     staying_events,
 )
-from twap_pipeline.checks import status_checks as run_status_checks
 from twap_pipeline.loading import (
     DuplicateEventError,
     Replaced,
@@ -228,7 +228,7 @@ def twap_status(context: AssetExecutionContext, postgres: PostgresResource, land
         outcomes = [unique]
         if unique.passed:
             invalid = pl.concat(p.invalid for p in loaded)
-            outcomes += run_status_checks(
+            outcomes += status_checks(
                 conn, days, events, invalid, replaced.stored, staying.result()
             )
         yield from reject_if_failed(conn, STATUS_ASSET, outcomes, "load")
