@@ -18,11 +18,24 @@ CREATE TABLE IF NOT EXISTS twap_status (
     created_at         timestamptz NOT NULL,  -- state_timestamp: when the TWAP was created
     s3_object_key      text        NOT NULL,
     partition_date     date        NOT NULL,  -- UTC day of the object key
-    raw                jsonb       NOT NULL,  -- the source row as read
+    -- The source row as read. json, not jsonb: it keeps the text verbatim, and both COPY
+    -- (no binary conversion) and the API (no re-serialisation) handle it faster.
+    raw                json        NOT NULL,
     loaded_at          timestamptz NOT NULL DEFAULT now(),
     -- Several events share twap_id and created_at: the event time and status tell them apart.
     PRIMARY KEY (twap_id, event_time, status)
 );
+-- Tables created before raw became json: convert once (a no-op afterwards).
+DO $$
+BEGIN
+    IF EXISTS (
+        SELECT 1 FROM information_schema.columns
+        WHERE table_schema = current_schema() AND table_name = 'twap_status'
+          AND column_name = 'raw' AND data_type = 'jsonb'
+    ) THEN
+        ALTER TABLE twap_status ALTER COLUMN raw TYPE json USING raw::text::json;
+    END IF;
+END $$;
 CREATE INDEX IF NOT EXISTS twap_status_wallet_time_idx
     ON twap_status (wallet, event_time DESC, twap_id DESC);
 CREATE INDEX IF NOT EXISTS twap_status_partition_idx ON twap_status (partition_date);
