@@ -42,7 +42,7 @@ def pipeline_range(source: Source, url: str, work: Path) -> float:
 
 
 def single_day(source: Source, url: str, work: Path) -> float:
-    """The daily case: one `--partition` run of the whole chain, objects to twap_orders."""
+    """The daily case: one `--partition` run of the whole chain, twap_status and twap_orders."""
     env = pipeline_env(source, url, work)
     day = source.days[-1].isoformat()
     return timed([*MATERIALIZE, "--select", "*twap_orders", "--partition", day], env)

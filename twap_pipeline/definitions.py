@@ -6,7 +6,7 @@ import os
 
 from dagster import Definitions, EnvVar, in_process_executor
 
-from twap_pipeline.assets import twap_orders, twap_status, twap_status_files, twap_status_objects
+from twap_pipeline.assets import twap_orders, twap_status
 from twap_pipeline.freshness import freshness_checks, freshness_sensor
 from twap_pipeline.jobs import twap_daily_job
 from twap_pipeline.resources import LandingArea, PostgresResource, TwapSource
@@ -39,12 +39,12 @@ def build_resources() -> dict[str, object]:
 
 
 defs = Definitions(
-    assets=[twap_status_objects, twap_status_files, twap_status, twap_orders],
+    assets=[twap_status, twap_orders],
     asset_checks=freshness_checks,
     jobs=[twap_daily_job],
     sensors=[twap_status_s3_sensor, freshness_sensor],
     schedules=[twap_status_daily_schedule],
     resources=build_resources(),
-    # The assets form one chain: separate step processes would only add start-up time.
+    # The two assets form one chain: separate step processes would only add start-up time.
     executor=in_process_executor,
 )

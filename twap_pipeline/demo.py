@@ -134,12 +134,7 @@ def load(home: DemoHome, url: str, say: Callable[[str], None]) -> None:
     """Materialize every sample day through Dagster, one run per day, with a line for each."""
     from dagster import DagsterInstance, materialize
 
-    from twap_pipeline.assets import (
-        twap_orders,
-        twap_status,
-        twap_status_files,
-        twap_status_objects,
-    )
+    from twap_pipeline.assets import twap_orders, twap_status
     from twap_pipeline.resources import LandingArea, PostgresResource, TwapSource
 
     done = loaded_days(url)
@@ -152,7 +147,7 @@ def load(home: DemoHome, url: str, say: Callable[[str], None]) -> None:
         "landing": LandingArea(directory=str(home.landing)),
         "postgres": PostgresResource(database_url=url),
     }
-    assets = [twap_status_objects, twap_status_files, twap_status, twap_orders]
+    assets = [twap_status, twap_orders]
     with DagsterInstance.from_config(str(home.dagster_home)) as instance:
         for n, day in enumerate(todo, 1):
             started = time.perf_counter()

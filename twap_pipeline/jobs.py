@@ -1,4 +1,4 @@
-"""The job the sensor and the schedule launch: the whole chain, objects to twap_orders."""
+"""The job the sensor and the schedule launch: twap_status, then twap_orders."""
 
 from dagster import AssetSelection, define_asset_job
 

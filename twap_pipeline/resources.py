@@ -4,12 +4,11 @@ landing area, and PostgreSQL."""
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from importlib import resources as package_files
 from pathlib import Path
@@ -33,13 +32,6 @@ class SourceObject:
     size: int
     etag: str
     last_modified: str  # ISO 8601 UTC
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> SourceObject:
-        return cls(**data)
 
 
 class SourceIntegrityError(RuntimeError):
@@ -171,19 +163,13 @@ def verify_landed(obj: SourceObject, path: Path) -> None:
 
 
 class LandingArea(ConfigurableResource):
-    """Local directory where a run's object listings and downloaded files are handed from one
-    asset to the next (range runs cannot pass return values between partitioned assets)."""
+    """Local directory of downloaded source files, kept so that a rerun reuses every file whose
+    ETag has not changed instead of paying for it again."""
 
     directory: str = Field(default=".twap/landing", description="Landing directory")
 
     def _day_dir(self, day: date) -> Path:
         return Path(self.directory) / day.isoformat()
-
-    def listing_path(self, day: date) -> Path:
-        return self._day_dir(day) / "objects.json"
-
-    def landed_path(self, day: date) -> Path:
-        return self._day_dir(day) / "files.json"
 
     def file_path(self, day: date, obj: SourceObject) -> Path:
         """Local path of a landed object: its key made flat, prefixed by its ETag so a
@@ -191,18 +177,13 @@ class LandingArea(ConfigurableResource):
         flat = obj.key.replace("/", "__")
         return self._day_dir(day) / "files" / f"{obj.etag}__{flat}"
 
-    def write_objects(self, path: Path, objects: list[SourceObject]) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".partial")
-        tmp.write_text(json.dumps([o.to_json() for o in objects], indent=1))
-        os.replace(tmp, path)
-
-    def read_objects(self, path: Path, what: str) -> list[SourceObject]:
-        if not path.exists():
-            raise FileNotFoundError(
-                f"{path} is missing: materialize {what} for this partition first"
-            )
-        return [SourceObject.from_json(item) for item in json.loads(path.read_text())]
+    def drop_stale(self, day: date, objects: list[SourceObject]) -> None:
+        """Delete the day's landed files that are not ``objects`` (earlier versions of
+        re-published objects, or objects no longer listed)."""
+        keep = {self.file_path(day, obj) for obj in objects}
+        for path in (self._day_dir(day) / "files").glob("*"):
+            if path not in keep:
+                path.unlink()
 
 
 class PostgresResource(ConfigurableResource):

@@ -18,7 +18,7 @@ import pytest
 from dagster import DagsterInstance, materialize
 from moto.server import ThreadedMotoServer
 
-from twap_pipeline.assets import twap_orders, twap_status, twap_status_files, twap_status_objects
+from twap_pipeline.assets import twap_orders, twap_status
 from twap_pipeline.embedded_postgres import start_embedded
 from twap_pipeline.resources import LandingArea, PostgresResource, TwapSource
 from twap_pipeline_tests import datagen
@@ -26,7 +26,7 @@ from twap_pipeline_tests import datagen
 PREFIX = "raw/twap_statuses/"
 FIRST_DAY = date(2025, 6, 1)
 DAYS = 6
-ALL_ASSETS = [twap_status_objects, twap_status_files, twap_status, twap_orders]
+ALL_ASSETS = [twap_status, twap_orders]
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -197,5 +198,44 @@ def test_undated_keys_are_reported(bucket, source_tree, landing, database_url, d
     bucket.client.put_object(Bucket=bucket.name, Key=PREFIX + "_SUCCESS", Body=b"")
     result = run_pipeline(bucket.source(), landing, database_url, FIRST_DAY)
     assert result.success
-    metadata = result.asset_materializations_for_node("twap_status_objects")[0].metadata
+    metadata = result.asset_materializations_for_node("twap_status")[0].metadata
     assert metadata["undated_keys"].value == [PREFIX + "_SUCCESS"]
+
+
+def test_rerun_reuses_landed_files_and_drops_replaced_ones(
+    bucket, source_tree, landing, database_url, db
+):
+    bucket.upload_tree(source_tree)
+    source = bucket.source()
+    day = FIRST_DAY + timedelta(days=3)
+    keys = datagen.object_keys(PREFIX, day, datagen.style_for(day)[0])
+
+    def landed_files() -> dict:
+        result = run_pipeline(source, landing, database_url, day)
+        assert result.success
+        metadata = result.asset_materializations_for_node("twap_status")[0].metadata
+        return {k: metadata[k].value for k in ("objects", "files_downloaded", "files_reused")}
+
+    assert landed_files() == {
+        "objects": len(keys),
+        "files_downloaded": len(keys),
+        "files_reused": 0,
+    }
+    assert landed_files() == {
+        "objects": len(keys),
+        "files_downloaded": 0,
+        "files_reused": len(keys),
+    }
+    # Upstream re-publishes one file with other content: only that one is fetched again.
+    path = source_tree / keys[0]
+    pl.read_parquet(path).head(5).write_parquet(path)
+    bucket.client.upload_file(str(path), bucket.name, keys[0])
+    assert landed_files() == {
+        "objects": len(keys),
+        "files_downloaded": 1,
+        "files_reused": len(keys) - 1,
+    }
+    etags = {o.etag for o in source.list_objects() if o.key in keys}
+    on_disk = list((Path(landing.directory) / day.isoformat() / "files").iterdir())
+    assert {p.name.split("__")[0] for p in on_disk} == etags  # the old copy is gone
+    assert len(on_disk) == len(keys)

@@ -10,7 +10,7 @@ from twap_pipeline.definitions import defs
 
 def test_asset_graph_is_the_ingest_chain_then_orders():
     graph = defs.resolve_asset_graph()
-    chain = ["twap_status_objects", "twap_status_files", "twap_status", "twap_orders"]
+    chain = ["twap_status", "twap_orders"]
     assert {k.to_user_string() for k in graph.get_all_asset_keys()} == set(chain)
     for upstream, downstream in itertools.pairwise(chain):
         assert AssetKey(upstream) in graph.get(AssetKey(downstream)).parent_keys
@@ -47,8 +47,6 @@ def test_sensors_and_schedule_run_by_default():
     assert schedule.job_name == "twap_daily_job"
     job = defs.resolve_job_def("twap_daily_job")
     assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} == {
-        "twap_status_objects",
-        "twap_status_files",
         "twap_status",
         "twap_orders",
     }

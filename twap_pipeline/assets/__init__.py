@@ -1,6 +1,6 @@
-"""Dagster assets: the ingest chain (objects -> files -> twap_status) and twap_orders."""
+"""Dagster assets: twap_status (list, download, load) and twap_orders derived from it."""
 
-from twap_pipeline.assets.ingest import twap_status, twap_status_files, twap_status_objects
+from twap_pipeline.assets.ingest import twap_status
 from twap_pipeline.assets.orders import twap_orders
 
-__all__ = ["twap_orders", "twap_status", "twap_status_files", "twap_status_objects"]
+__all__ = ["twap_orders", "twap_status"]
