@@ -8,7 +8,6 @@ a whole range (``BackfillPolicy.single_run``).
 """
 
 import time
-from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
@@ -227,7 +226,7 @@ def twap_status(
             "rows_read": events.height,
             "rows_loaded": replaced.stored,
             "rows_replaced": replaced.deleted,
-            "rows_per_partition": _per_day(Counter(events["partition_date"].to_list())),
+            "rows_per_partition": _per_day(dict(events["partition_date"].value_counts().rows())),
             "distinct_twaps": events["twap_id"].n_unique(),
             "distinct_wallets": events["wallet"].n_unique(),
             "dagster/row_count": events.height,
