@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -26,11 +27,32 @@ from benchmarks.common import BIN, generate, pipeline_env, scratch_database, tim
 from twap_api import queries
 from twap_pipeline_tests.servers import uvicorn
 
+
+@dataclass(frozen=True)
+class Target:
+    """A target as the issue states it (for its reference machine, where a database-backed
+    endpoint tops out near 4,000 req/s and a 500-row page near 1,200/s), and the same target
+    as a ratio to this run's baseline: absolute rates move with the machine, ratios hold."""
+
+    rps: float = 0.0
+    p99_ms: float = float("inf")
+    reference_rps: float = 0.0
+
+    def met(self, result: dict, baseline: dict) -> str:
+        absolute = result["rps"] >= self.rps and result["p99"] <= self.p99_ms
+        verdict = f"absolute {'met' if absolute else 'MISSED'}"
+        if self.reference_rps:
+            need = self.rps / self.reference_rps
+            ratio = result["rps"] / baseline["rps"]
+            verdict += f"; ratio >= {need:.2f}x {'met' if ratio >= need else 'MISSED'}"
+        return verdict
+
+
 TARGETS = {
-    ("heaviest wallet, first page (limit 500)", 1): "p99 <= 10 ms",
-    ("heaviest wallet, first page (limit 500)", 32): ">= 600 req/s",
-    ("light wallets (random)", 32): ">= 3,000 req/s, p99 <= 20 ms",
-    ("by twap_id (random)", 32): ">= 3,000 req/s, p99 <= 20 ms",
+    ("heaviest wallet, first page (limit 500)", 1): Target(p99_ms=10),
+    ("heaviest wallet, first page (limit 500)", 32): Target(rps=600, reference_rps=1200),
+    ("light wallets (random)", 32): Target(rps=3000, p99_ms=20, reference_rps=4000),
+    ("by twap_id (random)", 32): Target(rps=3000, p99_ms=20, reference_rps=4000),
 }
 WRK_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
 UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -96,9 +118,10 @@ def explain(url: str, wallet: str) -> str:
 
 def report(name: str, connections: int, result: dict, baseline: dict | None) -> None:
     ratio = f"{result['rps'] / baseline['rps']:6.2f}x" if baseline else "      "
-    target = TARGETS.get((name, connections), "")
+    target = TARGETS.get((name, connections))
+    verdict = target.met(result, baseline) if target and baseline else ""
     print(f"{name:42}{connections:>4}{result['rps']:>10,.0f}{result['p50']:>9.2f}"
-          f"{result['p99']:>9.2f}  {ratio}  {target}")  # fmt: skip
+          f"{result['p99']:>9.2f}  {ratio}  {verdict}")  # fmt: skip
 
 
 def main() -> None:
@@ -155,7 +178,7 @@ def main() -> None:
                     base, ["/rows500"], connections, args.duration, work
                 )
         print(
-            f"\n{'scenario':42}{'conc':>4}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}  vs base  target"
+            f"\n{'scenario':42}{'conc':>4}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}  vs base  targets"
         )
         for (name, connections), result in baselines.items():
             report(f"baseline {name}", connections, result, None)
