@@ -30,7 +30,7 @@ from benchmarks.common import (
     scratch_database,
     timed,
 )
-from twap_pipeline.loading import CSV_TIME
+from twap_pipeline.loading import copy_rows
 from twap_pipeline.parsing import TABLE_COLUMNS, parse_file
 from twap_pipeline.partitions import date_from_key
 
@@ -58,7 +58,7 @@ def flatten_to_csv(source: Source, path: Path) -> int:
         key = file.relative_to(source.root).as_posix()
         frames.append(parse_file(file, key, date_from_key(key)))
     events = pl.concat(frames)
-    events.write_csv(path, include_header=False, datetime_format=CSV_TIME)
+    path.write_bytes(copy_rows(events))
     return events.height
 
 

@@ -3,6 +3,7 @@ and recompute the ``twap_orders`` rows of the TWAPs a load touched."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -14,7 +15,6 @@ from psycopg import sql
 from twap_pipeline.parsing import TABLE_COLUMNS
 from twap_pipeline.resources import WRITE_LOCK_KEY
 
-COPY_BATCH_ROWS = 100_000
 CSV_TIME = "%Y-%m-%dT%H:%M:%S%.6f%z"
 COPY_STATUS = sql.SQL("COPY twap_status ({}) FROM STDIN (FORMAT csv)").format(
     sql.SQL(", ").join(map(sql.Identifier, TABLE_COLUMNS))
@@ -40,11 +40,19 @@ class Replaced:
     stored: int = 0
 
 
+def copy_rows(frame: pl.DataFrame) -> bytes:
+    """``frame`` (parsed events, columns in table order) as the CSV that the COPY reads. Made
+    by the parsing thread, so the loading thread only streams bytes to PostgreSQL."""
+    buffer = io.BytesIO()
+    frame.write_csv(buffer, include_header=False, datetime_format=CSV_TIME)
+    return buffer.getvalue()
+
+
 def replace_partitions(
-    conn: psycopg.Connection, frames: Iterable[pl.DataFrame], days: list[date]
+    conn: psycopg.Connection, chunks: Iterable[bytes], days: list[date]
 ) -> Replaced:
-    """Delete the rows of ``days`` and COPY ``frames`` in their place, as one stream, inside
-    the caller's transaction."""
+    """Delete the rows of ``days`` and COPY ``chunks`` (from ``copy_rows``) in their place, as
+    one stream, inside the caller's transaction."""
     lock_writers(conn)
     # The checks that follow aggregate the whole load: keep their hashes and sorts in memory,
     # and skip JIT compilation, which costs more than it saves on these short queries.
@@ -60,9 +68,8 @@ def replace_partitions(
         # and a failed COPY fails the whole load anyway.
         with conn.cursor() as cur:
             with cur.copy(COPY_STATUS) as copy:
-                for frame in frames:
-                    for batch in frame.iter_slices(COPY_BATCH_ROWS):
-                        copy.write(batch.write_csv(include_header=False, datetime_format=CSV_TIME))
+                for chunk in chunks:
+                    copy.write(chunk)
             done.stored = cur.rowcount
     except psycopg.errors.UniqueViolation as exc:
         detail = exc.diag.message_detail or str(exc)

@@ -8,7 +8,12 @@ import polars as pl
 import psycopg
 import pytest
 
-from twap_pipeline.loading import DuplicateEventError, refresh_orders, replace_partitions
+from twap_pipeline.loading import (
+    DuplicateEventError,
+    copy_rows,
+    refresh_orders,
+    replace_partitions,
+)
 from twap_pipeline.parsing import normalise
 from twap_pipeline_tests import datagen
 
@@ -26,10 +31,10 @@ def day_frames(events) -> list[pl.DataFrame]:
 def test_replace_reports_deleted_and_stored_rows(database_url, db, day_frames):
     total = sum(f.height for f in day_frames)
     with psycopg.connect(database_url) as conn:
-        first = replace_partitions(conn, day_frames, [DAY])
+        first = replace_partitions(conn, map(copy_rows, day_frames), [DAY])
     assert (first.deleted, first.stored) == (0, total)
     with psycopg.connect(database_url) as conn:
-        again = replace_partitions(conn, day_frames[:1], [DAY])
+        again = replace_partitions(conn, [copy_rows(day_frames[0])], [DAY])
     assert (again.deleted, again.stored) == (total, day_frames[0].height)
     assert db.execute("SELECT count(*) FROM twap_status").fetchone()[0] == day_frames[0].height
 
@@ -39,13 +44,15 @@ def test_duplicate_event_is_named_and_nothing_is_kept(database_url, db, day_fram
         pytest.raises(DuplicateEventError, match=r"duplicate event key: Key \(twap_id"),
         psycopg.connect(database_url) as conn,
     ):
-        replace_partitions(conn, [day_frames[0], day_frames[0].head(1)], [DAY])
+        replace_partitions(
+            conn, [copy_rows(day_frames[0]), copy_rows(day_frames[0].head(1))], [DAY]
+        )
     assert db.execute("SELECT count(*) FROM twap_status").fetchone()[0] == 0
 
 
 def test_refresh_orders_writes_one_row_per_twap(database_url, db, day_frames):
     with psycopg.connect(database_url) as conn:
-        replace_partitions(conn, day_frames, [DAY])
+        replace_partitions(conn, map(copy_rows, day_frames), [DAY])
         written = refresh_orders(conn, [DAY])
     twaps = pl.concat(day_frames)["twap_id"].n_unique()
     assert written == twaps

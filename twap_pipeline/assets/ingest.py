@@ -8,6 +8,7 @@ a whole range (``BackfillPolicy.single_run``).
 """
 
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
@@ -36,6 +37,7 @@ from twap_pipeline.checks import (
 from twap_pipeline.loading import (
     DuplicateEventError,
     Replaced,
+    copy_rows,
     lock_writers,
     replace_partitions,
 )
@@ -129,6 +131,7 @@ class ParsedFile:
     events: pl.DataFrame
     invalid: pl.DataFrame
     downloaded: bool
+    csv: bytes  # the events as COPY input, dropped once sent
 
 
 def _land_and_parse(
@@ -142,7 +145,15 @@ def _land_and_parse(
             description=f"{exc}; nothing was loaded",
             metadata={"file": obj.key, "column": exc.column or "", "partition": str(day)},
         ) from exc
-    return ParsedFile(events, invalid_rows(events), downloaded)
+    return ParsedFile(events, invalid_rows(events), downloaded, copy_rows(events))
+
+
+def _sent_once(parsing: list[Future[ParsedFile]]) -> Iterator[bytes]:
+    """Each file's COPY input in order, released as soon as it has been sent."""
+    for future in parsing:
+        parsed = future.result()
+        yield parsed.csv
+        parsed.csv = b""
 
 
 def _staying(
@@ -190,7 +201,7 @@ def twap_status(
         staying = reader.submit(_staying, postgres, parsing, days)
         replaced = Replaced()
         try:
-            replaced = replace_partitions(conn, (f.result().events for f in parsing), days)
+            replaced = replace_partitions(conn, _sent_once(parsing), days)
         except DuplicateEventError as exc:
             unique = duplicate_keys(pl.concat(f.result().events for f in parsing))
             if unique.passed:  # no duplicate within the load: it clashes with another day
