@@ -29,6 +29,10 @@ WALLET_PATTERN = r"^0[xX][0-9a-fA-F]{40}$"
 ASSET_PATTERN = r"^[^\x00-\x1f\x7f]+$"
 MAX_TWAP_ID = 2**63 - 1
 JSON = "application/json"
+# Read-only sessions. Generic plans: each query has one right plan whatever its parameters
+# (the wallet/time index, the primary key), and planning it again per request (psycopg
+# prepares repeated queries) cost ~0.5 ms of a ~2 ms light-wallet page.
+SESSION_OPTIONS = "-c default_transaction_read_only=on -c plan_cache_mode=force_generic_plan"
 
 
 def invalid(parameter: str, message: str, value: Any) -> RequestValidationError:
@@ -85,7 +89,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         min_size=settings.pool_min_size,
         max_size=settings.pool_max_size,
         timeout=settings.pool_timeout_seconds,
-        kwargs={"autocommit": True, "options": "-c default_transaction_read_only=on"},
+        kwargs={"autocommit": True, "options": SESSION_OPTIONS},
         open=False,
     )
     await pool.open(wait=False)
