@@ -9,7 +9,6 @@ database on DATABASE_URL's server first (reusing generated files under .twap/ben
 
 from __future__ import annotations
 
-import argparse
 import random
 import re
 import shutil
@@ -23,7 +22,14 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from benchmarks.common import BIN, generate, pipeline_env, scratch_database, timed
+from benchmarks.common import (
+    BIN,
+    data_arguments,
+    generate,
+    pipeline_env,
+    scratch_database,
+    timed,
+)
 from twap_api import queries
 from twap_pipeline_tests.servers import uvicorn
 
@@ -125,11 +131,8 @@ def report(name: str, connections: int, result: dict, baseline: dict | None) -> 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--days", type=int, default=60)
-    parser.add_argument("--twaps-per-day", type=int, default=6000)
+    parser = data_arguments(__doc__.split("\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk scenario")
-    parser.add_argument("--data-dir", type=Path, default=Path(".twap/bench/source"))
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("benchmarks.api needs wrk on PATH (Debian: apt-get install wrk)")

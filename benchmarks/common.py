@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -47,6 +48,15 @@ def scratch_database(prefix: str, keep: bool = False):
         if not keep:
             with psycopg.connect(admin_url(), autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def data_arguments(description: str) -> argparse.ArgumentParser:
+    """The command line both benchmarks share: how much data, and where its files are kept."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--days", type=int, default=60)
+    parser.add_argument("--twaps-per-day", type=int, default=6000)
+    parser.add_argument("--data-dir", type=Path, default=Path(".twap/bench/source"))
+    return parser
 
 
 def generate(root: Path, days: int, twaps_per_day: int, seed: int = 1) -> Source:

@@ -10,7 +10,6 @@ the pipeline alternate for ``--rounds`` rounds and the median ratio is the resul
 
 from __future__ import annotations
 
-import argparse
 import os
 import tempfile
 from pathlib import Path
@@ -25,6 +24,7 @@ from benchmarks.common import (
     Source,
     admin_url,
     apply_schema,
+    data_arguments,
     generate,
     pipeline_env,
     scratch_database,
@@ -129,11 +129,8 @@ def one_round(source: Source, csv: Path, work: Path) -> tuple[float, float, dict
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--days", type=int, default=60)
-    parser.add_argument("--twaps-per-day", type=int, default=6000)
+    parser = data_arguments(__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3, help="floor/pipeline pairs, alternated")
-    parser.add_argument("--data-dir", type=Path, default=Path(".twap/bench/source"))
     args = parser.parse_args()
     source = generate(args.data_dir, args.days, args.twaps_per_day)
     print(f"data: {args.days} days x {args.twaps_per_day} TWAPs/day = {source.events:,} events")
@@ -152,10 +149,8 @@ def main() -> None:
     for n, (floor, pipeline, _) in enumerate(rounds, 1):
         print(f"{n:<8}{floor:9.2f}{pipeline:12.2f}{source.events / floor:12,.0f}"
               f"{source.events / pipeline:15,.0f}{pipeline / floor:7.2f}x")  # fmt: skip
-    ratios = sorted(pipeline / floor for floor, pipeline, _ in rounds)
-    median = ratios[len(ratios) // 2]
-    print(f"median ratio pipeline / floor: {median:.2f}x (target <= 1.5x)")
-    floor, pipeline, breakdown = next(r for r in rounds if r[1] / r[0] == median)
+    floor, pipeline, breakdown = sorted(rounds, key=lambda r: r[1] / r[0])[len(rounds) // 2]
+    print(f"median ratio pipeline / floor: {pipeline / floor:.2f}x (target <= 1.5x)")
     runs = {
         f"range run (the median round), '*twap_status', {len(source.days)} days: "
         f"{pipeline:.2f} s": breakdown,
