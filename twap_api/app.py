@@ -15,18 +15,16 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import psycopg
-from fastapi import FastAPI, Path, Query, Request
+from fastapi import FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
-from pydantic import BeforeValidator
+from pydantic import ValidationError
 
 from twap_api import queries
-from twap_api.models import Coverage, Health, Twap, TwapPage
+from twap_api.models import Coverage, Health, Invalid, Twap, TwapPage, WalletQuery
 from twap_api.settings import Settings
 
-WALLET_PATTERN = r"^0[xX][0-9a-fA-F]{40}$"
-ASSET_PATTERN = r"^[^\x00-\x1f\x7f]+$"
 MAX_TWAP_ID = 2**63 - 1
 JSON = "application/json"
 # Read-only sessions. Generic plans: each query has one right plan whatever its parameters
@@ -40,21 +38,6 @@ def invalid(parameter: str, message: str, value: Any) -> RequestValidationError:
     return RequestValidationError(
         [{"type": "value_error", "loc": ("query", parameter), "msg": message, "input": value}]
     )
-
-
-def iso_time(value: Any) -> datetime:
-    """ISO 8601 only (no epoch numbers, which pydantic would otherwise accept); naive is UTC."""
-    if isinstance(value, datetime):
-        parsed = value
-    else:
-        try:
-            parsed = datetime.fromisoformat(str(value))
-        except ValueError:
-            raise ValueError("not an ISO 8601 time, e.g. 2025-06-01T00:00:00Z") from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
-IsoTime = Annotated[datetime, BeforeValidator(iso_time)]
 
 
 def iso(value: datetime | None) -> str | None:
@@ -119,53 +102,38 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get(
         "/api/v1/twaps",
         response_model=TwapPage,
+        openapi_extra={"parameters": WalletQuery.openapi_parameters()},
+        responses={422: {"model": Invalid, "description": "A query parameter is invalid"}},
         summary="A wallet's TWAPs with activity in [start, end), newest first",
     )
-    async def wallet_twaps(
-        request: Request,
-        wallet: Annotated[
-            str,
-            Query(
-                pattern=WALLET_PATTERN,
-                description="Wallet address, 0x + 40 hex digits, any case",
-                examples=["0x9d6a5ab97a8eed617bde9968d9ab6fcf72fde1b8"],
-            ),
-        ],
-        start: Annotated[
-            IsoTime | None,
-            Query(description="Inclusive lower bound on event time, ISO 8601 (naive = UTC)"),
-        ] = None,
-        end: Annotated[
-            IsoTime | None,
-            Query(description="Exclusive upper bound on event time, ISO 8601 (naive = UTC)"),
-        ] = None,
-        asset: Annotated[
-            str | None,
-            Query(max_length=64, pattern=ASSET_PATTERN, description="Only this coin, e.g. BTC"),
-        ] = None,
-        latest_per_twap: Annotated[
-            bool,
-            Query(description="true: one summary per TWAP; false: also its events in range"),
-        ] = True,
-        limit: Annotated[int, Query(ge=1, le=5000, description="TWAPs per page")] = 500,
-        cursor: Annotated[
-            str | None,
-            Query(max_length=200, description="next_cursor of the previous page"),
-        ] = None,
-    ) -> Response:
+    async def wallet_twaps(request: Request) -> Response:
+        try:
+            query = WalletQuery.model_validate(request.query_params)
+        except ValidationError as exc:
+            raise RequestValidationError(
+                [{**e, "loc": ("query", *e["loc"])} for e in exc.errors(include_url=False)]
+            ) from None
+        wallet, start, end = query.wallet.lower(), query.start, query.end
         if start is not None and end is not None and start >= end:
             raise invalid("start", "start must be before end", iso(start))
-        before = decode_cursor(cursor) if cursor else None
+        before = decode_cursor(query.cursor) if query.cursor else None
         async with request.app.state.pool.connection() as conn:
             rows = await queries.wallet_page(
-                conn, wallet.lower(), start, end, asset, not latest_per_twap, limit + 1, before
+                conn,
+                wallet,
+                start,
+                end,
+                query.asset,
+                not query.latest_per_twap,
+                query.limit + 1,
+                before,
             )
-        more = len(rows) > limit
-        rows = rows[:limit]
+        more = len(rows) > query.limit
+        rows = rows[: query.limit]
         next_cursor = encode_cursor(rows[-1][0], rows[-1][1]) if more else None
         body = "".join(
             (
-                '{"wallet":', json.dumps(wallet.lower()),
+                '{"wallet":', json.dumps(wallet),
                 ',"start":', json.dumps(iso(start)),
                 ',"end":', json.dumps(iso(end)),
                 ',"twaps":[', ",".join(row[2] for row in rows),

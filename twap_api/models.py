@@ -1,11 +1,88 @@
-"""Response shapes, for the OpenAPI schema and the docs. Decimals are strings (exact, never
-floats); times are ISO 8601 UTC with ``Z``. The JSON itself is built in PostgreSQL."""
+"""The list endpoint's query parameters, and the response shapes for the OpenAPI schema and
+the docs. Decimals are strings (exact, never floats); times are ISO 8601 UTC with ``Z``. The
+JSON itself is built in PostgreSQL."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
+
+WALLET_PATTERN = r"^0[xX][0-9a-fA-F]{40}$"
+ASSET_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+
+
+def iso_time(value: Any) -> datetime:
+    """ISO 8601 only (no epoch numbers, which pydantic would otherwise accept); naive is UTC."""
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        try:
+            parsed = datetime.fromisoformat(str(value))
+        except ValueError:
+            raise ValueError("not an ISO 8601 time, e.g. 2025-06-01T00:00:00Z") from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+IsoTime = Annotated[datetime, BeforeValidator(iso_time)]
+
+
+class WalletQuery(BaseModel):
+    """Query parameters of ``GET /api/v1/twaps``. The app validates them in one call of this
+    model rather than as seven FastAPI parameters: FastAPI resolves each parameter in Python
+    on every request, ~0.1 ms in all, a sixth of the worker's time on a light wallet's page."""
+
+    wallet: str = Field(
+        pattern=WALLET_PATTERN,
+        description="Wallet address, 0x + 40 hex digits, any case",
+        examples=["0x9d6a5ab97a8eed617bde9968d9ab6fcf72fde1b8"],
+    )
+    start: IsoTime | None = Field(
+        default=None, description="Inclusive lower bound on event time, ISO 8601 (naive = UTC)"
+    )
+    end: IsoTime | None = Field(
+        default=None, description="Exclusive upper bound on event time, ISO 8601 (naive = UTC)"
+    )
+    asset: str | None = Field(
+        default=None, max_length=64, pattern=ASSET_PATTERN, description="Only this coin, e.g. BTC"
+    )
+    latest_per_twap: bool = Field(
+        default=True, description="true: one summary per TWAP; false: also its events in range"
+    )
+    limit: int = Field(default=500, ge=1, le=5000, description="TWAPs per page")
+    cursor: str | None = Field(
+        default=None, max_length=200, description="next_cursor of the previous page"
+    )
+
+    @classmethod
+    def openapi_parameters(cls) -> list[dict[str, Any]]:
+        """The fields as OpenAPI query parameters, as FastAPI would document them."""
+        schema = cls.model_json_schema()
+        required = set(schema.get("required", ()))
+        return [
+            {
+                "name": name,
+                "in": "query",
+                "required": name in required,
+                "description": field.pop("description", ""),
+                "schema": field,
+            }
+            for name, field in schema["properties"].items()
+        ]
+
+
+class ParameterError(BaseModel):
+    type: str
+    loc: list[str | int] = Field(description="Where: ['query', name of the parameter]")
+    msg: str
+    input: Any = None
+
+
+class Invalid(BaseModel):
+    """A 422, shaped like FastAPI's own validation errors."""
+
+    detail: list[ParameterError]
 
 
 class Executed(BaseModel):
