@@ -1,14 +1,18 @@
 """API benchmark: one uvicorn worker under a bounded wrk load on loopback, beside a baseline
 FastAPI app doing the least a database-backed endpoint can (benchmarks/baseline_app.py).
 
-    python -m benchmarks.api [--days 60] [--twaps-per-day 6000] [--duration 10]
+    python -m benchmarks.api [--days 60] [--twaps-per-day 6000] [--duration 10] [--rounds 3]
 
 Needs wrk (Debian: apt-get install wrk). Loads the data through the pipeline into a scratch
-database on DATABASE_URL's server first (reusing generated files under .twap/bench).
+database on DATABASE_URL's server first (reusing generated files under .twap/bench). Baseline
+and product runs alternate, round after round, and each scenario reports its median round: on
+a shared machine the rate drifts by tens of percent within a minute. The CPU each request cost
+the API worker and the PostgreSQL processes (read from /proc) drifts much less.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import shutil
@@ -31,7 +35,7 @@ from benchmarks.common import (
     timed,
 )
 from twap_api import queries
-from twap_pipeline_tests.servers import uvicorn
+from twap_pipeline_tests.servers import Server, uvicorn
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,25 @@ TARGETS = {
 }
 WRK_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
 UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU seconds of every PostgreSQL process on this machine (0 when the server is remote)."""
+    total = 0.0
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and (proc / "comm").read_text().strip() == "postgres":
+                total += cpu_seconds(int(proc.name))
+        except OSError:
+            continue  # the process ended while we looked
+    return total
 
 
 def wrk(base: str, paths: list[str], connections: int, seconds: int, work: Path) -> dict:
@@ -84,7 +107,17 @@ def wrk(base: str, paths: list[str], connections: int, seconds: int, work: Path)
     if non_2xx:
         raise RuntimeError(f"{non_2xx.group(1)} failed responses:\n{out}")
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    return {"rps": rate, "p50": latency["50"], "p99": latency["99"]}
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    return {"rps": rate, "requests": requests, "p50": latency["50"], "p99": latency["99"]}
+
+
+def measured(server: Server, paths: list[str], connections: int, seconds: int, work: Path) -> dict:
+    """wrk's figures plus the CPU milliseconds per request of the worker and of PostgreSQL."""
+    worker, database = cpu_seconds(server.pid), postgres_cpu_seconds()
+    result = wrk(server.url, paths, connections, seconds, work)
+    result["cpu_api"] = (cpu_seconds(server.pid) - worker) / result["requests"] * 1000
+    result["cpu_pg"] = (postgres_cpu_seconds() - database) / result["requests"] * 1000
+    return result
 
 
 def cursor_walk(base: str, wallet: str) -> tuple[int, int, float]:
@@ -122,17 +155,23 @@ def explain(url: str, wallet: str) -> str:
     return "\n".join(r[0] for r in rows)
 
 
-def report(name: str, connections: int, result: dict, baseline: dict | None) -> None:
-    ratio = f"{result['rps'] / baseline['rps']:6.2f}x" if baseline else "      "
+def report(name: str, connections: int, rounds: list[tuple[dict, dict]]) -> None:
+    """The median round (by ratio to its baseline), and the spread of the ratios."""
+    ratios = sorted((r["rps"] / b["rps"], i) for i, (r, b) in enumerate(rounds))
+    ratio, median = ratios[len(ratios) // 2]
+    result, baseline = rounds[median]
     target = TARGETS.get((name, connections))
-    verdict = target.met(result, baseline) if target and baseline else ""
-    print(f"{name:42}{connections:>4}{result['rps']:>10,.0f}{result['p50']:>9.2f}"
-          f"{result['p99']:>9.2f}  {ratio}  {verdict}")  # fmt: skip
+    verdict = target.met(result, baseline) if target else ""
+    print(f"{name:42}{connections:>4}{result['rps']:>8,.0f}{result['p50']:>8.2f}"
+          f"{result['p99']:>8.2f}{result['cpu_api']:>7.3f}{result['cpu_pg']:>7.3f}"
+          f"{baseline['rps']:>8,.0f}{baseline['cpu_api']:>7.3f}{baseline['cpu_pg']:>7.3f}"
+          f"{ratio:>7.2f}x ({ratios[0][0]:.2f}-{ratios[-1][0]:.2f})  {verdict}")  # fmt: skip
 
 
 def main() -> None:
     parser = data_arguments(__doc__.split("\n")[0])
-    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk scenario")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="baseline/product pairs per case")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("benchmarks.api needs wrk on PATH (Debian: apt-get install wrk)")
@@ -171,27 +210,26 @@ def main() -> None:
                 [f"/api/v1/twaps?wallet={w}" for w in rng.sample(light, min(300, len(light)))],
             "by twap_id (random)": [f"/api/v1/twaps/{i}" for i in ids],
         }  # fmt: skip
-        baselines = {}
-        with uvicorn("benchmarks.baseline_app:app", url) as base:
-            for connections in (1, 32):
-                baselines[("select1", connections)] = wrk(
-                    base, ["/select1"], connections, args.duration, work
-                )
-                baselines[("rows500", connections)] = wrk(
-                    base, ["/rows500"], connections, args.duration, work
-                )
         print(
-            f"\n{'scenario':42}{'conc':>4}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}  vs base  targets"
-        )
-        for (name, connections), result in baselines.items():
-            report(f"baseline {name}", connections, result, None)
-        with uvicorn("twap_api.app:app", url) as base:
+            "\ncpu, pg: CPU milliseconds per request used by the uvicorn worker and by PostgreSQL"
+            f"\n{'':46}{'API':-^38}{'baseline':-^22}\n{'scenario':42}{'conc':>4}{'req/s':>8}"
+            f"{'p50 ms':>8}{'p99 ms':>8}{'cpu':>7}{'pg':>7}{'req/s':>8}{'cpu':>7}{'pg':>7}"
+            f"{'ratio':>8} (range)  targets"
+        )  # fmt: skip
+        with (
+            uvicorn("benchmarks.baseline_app:app", url) as baseline,
+            uvicorn("twap_api.app:app", url) as api,
+        ):
             for name, paths in scenarios.items():
+                reference = ["/rows500" if name.startswith("heaviest") else "/select1"]
                 for connections in (1, 32):
-                    result = wrk(base, paths, connections, args.duration, work)
-                    kind = "rows500" if name.startswith("heaviest") else "select1"
-                    report(name, connections, result, baselines[(kind, connections)])
-            twaps, pages, walk = cursor_walk(base, heavy)
+                    rounds = []
+                    for _ in range(args.rounds):
+                        base = measured(baseline, reference, connections, args.duration, work)
+                        run = measured(api, paths, connections, args.duration, work)
+                        rounds.append((run, base))
+                    report(name, connections, rounds)
+            twaps, pages, walk = cursor_walk(api.url, heavy)
         assert twaps == heavy_count, (twaps, heavy_count)
         print(
             f"\nfull cursor walk of the heaviest wallet: {twaps:,} TWAPs in {pages} pages, "

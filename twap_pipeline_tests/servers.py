@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NamedTuple
 
 import httpx
 
@@ -19,10 +20,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class Server(NamedTuple):
+    url: str
+    pid: int
+
+
 @contextmanager
-def uvicorn(app: str, database_url: str, startup_seconds: float = 20) -> Iterator[str]:
-    """One uvicorn worker serving ``app`` on a free loopback port; yields its base URL once it
-    answers (every FastAPI app serves /openapi.json)."""
+def uvicorn(app: str, database_url: str, startup_seconds: float = 20) -> Iterator[Server]:
+    """One uvicorn worker serving ``app`` on a free loopback port; yields its base URL and
+    process id once it answers (every FastAPI app serves /openapi.json)."""
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
@@ -40,7 +46,7 @@ def uvicorn(app: str, database_url: str, startup_seconds: float = 20) -> Iterato
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise RuntimeError(f"uvicorn {app} did not start") from None
                 time.sleep(0.05)
-        yield base
+        yield Server(base, server.pid)
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -18,8 +18,8 @@ from twap_pipeline_tests.test_api import api_database, api_events  # noqa: F401 
 
 @pytest.fixture(scope="module")
 def api_url(api_database) -> Iterator[str]:  # noqa: F811
-    with uvicorn("twap_api.app:app", api_database) as url:
-        yield url
+    with uvicorn("twap_api.app:app", api_database) as server:
+        yield server.url
 
 
 def test_no_input_breaks_the_api(api_url):
