@@ -113,27 +113,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise RequestValidationError(
                 [{**e, "loc": ("query", *e["loc"])} for e in exc.errors(include_url=False)]
             ) from None
-        wallet, start, end = query.wallet.lower(), query.start, query.end
+        start, end = query.start, query.end
         if start is not None and end is not None and start >= end:
             raise invalid("start", "start must be before end", iso(start))
         before = decode_cursor(query.cursor) if query.cursor else None
         async with request.app.state.pool.connection() as conn:
-            rows = await queries.wallet_page(
-                conn,
-                wallet,
-                start,
-                end,
-                query.asset,
-                not query.latest_per_twap,
-                query.limit + 1,
-                before,
-            )
+            rows = await queries.wallet_page(conn, query, before)
         more = len(rows) > query.limit
         rows = rows[: query.limit]
         next_cursor = encode_cursor(rows[-1][0], rows[-1][1]) if more else None
         body = "".join(
             (
-                '{"wallet":', json.dumps(wallet),
+                '{"wallet":', json.dumps(query.wallet),
                 ',"start":', json.dumps(iso(start)),
                 ',"end":', json.dumps(iso(end)),
                 ',"twaps":[', ",".join(row[2] for row in rows),

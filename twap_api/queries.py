@@ -8,6 +8,8 @@ from typing import Any
 
 from psycopg import AsyncConnection, sql
 
+from twap_api.models import WalletQuery
+
 # Statuses ordered within one TWAP: the terminal event wins a tie in time with its activation.
 LATER = "(n.event_time, n.status <> 'activated', n.status) > (s.event_time, s.status <> 'activated', s.status)"  # noqa: E501
 
@@ -102,27 +104,21 @@ NO_UPPER_BOUND = "infinity"
 
 
 async def wallet_page(
-    conn: AsyncConnection,
-    wallet: str,
-    start: datetime | None,
-    end: datetime | None,
-    asset: str | None,
-    with_events: bool,
-    limit: int,
-    before: tuple[datetime, int] | None,
+    conn: AsyncConnection, query: WalletQuery, before: tuple[datetime, int] | None
 ) -> list[tuple[datetime, int, str]]:
-    """Up to ``limit`` rows of (latest event time, twap_id, item JSON), newest first."""
+    """Up to ``query.limit + 1`` rows of (latest event time, twap_id, item JSON), newest first:
+    one more than a page, which tells whether another page follows."""
     params: dict[str, Any] = {
-        "wallet": wallet,
-        "start": start or NO_LOWER_BOUND,
-        "end": end or NO_UPPER_BOUND,
-        "asset": asset,
+        "wallet": query.wallet,
+        "start": query.start or NO_LOWER_BOUND,
+        "end": query.end or NO_UPPER_BOUND,
+        "asset": query.asset,
         "before_time": before[0] if before else NO_UPPER_BOUND,
         "before_id": before[1] if before else 2**63 - 1,
-        "limit": limit,
+        "limit": query.limit + 1,
     }
-    query = WALLET_PAGE_EVENTS if with_events else WALLET_PAGE_LATEST
-    cursor = await conn.execute(query, params)
+    sql_query = WALLET_PAGE_LATEST if query.latest_per_twap else WALLET_PAGE_EVENTS
+    cursor = await conn.execute(sql_query, params)
     return await cursor.fetchall()
 
 
