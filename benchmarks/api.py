@@ -145,7 +145,7 @@ def explain(url: str, wallet: str) -> str:
         "asset": None,
         "before_time": "infinity",
         "before_id": 2**63 - 1,
-        "limit": 501,
+        "limit": 500,
     }
     with psycopg.connect(url) as conn:
         rows = conn.execute(

@@ -118,16 +118,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise invalid("start", "start must be before end", iso(start))
         before = decode_cursor(query.cursor) if query.cursor else None
         async with request.app.state.pool.connection() as conn:
-            rows = await queries.wallet_page(conn, query, before)
-        more = len(rows) > query.limit
-        rows = rows[: query.limit]
-        next_cursor = encode_cursor(rows[-1][0], rows[-1][1]) if more else None
+            items, last = await queries.wallet_page(conn, query, before)
+        next_cursor = encode_cursor(*last) if last else None
         body = "".join(
             (
                 '{"wallet":', json.dumps(query.wallet),
                 ',"start":', json.dumps(iso(start)),
                 ',"end":', json.dumps(iso(end)),
-                ',"twaps":[', ",".join(row[2] for row in rows),
+                ',"twaps":[', items,
                 '],"next_cursor":', json.dumps(next_cursor), "}",
             )
         )  # fmt: skip

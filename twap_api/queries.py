@@ -51,19 +51,31 @@ WITH_EVENTS = f"""',"events":[',
 
 # One row per TWAP of the wallet with activity in [start, end): its latest event in the range,
 # newest first. Keyset pagination on (event_time, twap_id) walks the (wallet, event_time DESC,
-# twap_id DESC) index, so a page costs the same however many TWAPs the wallet has.
+# twap_id DESC) index, so a page costs the same however many TWAPs the wallet has. The page is
+# fetched one row past its limit (to tell whether another follows) and returned as one row: the
+# items joined, the row count and the key of the page's last TWAP. Row by row, psycopg's
+# per-row work cost the API worker 1.3 ms of a 500-row page and 60 us of a 17-row one.
 WALLET_PAGE = """
-SELECT s.event_time, s.twap_id, {item}
-FROM twap_status s
-WHERE s.wallet = %(wallet)s
-  AND s.event_time >= %(start)s AND s.event_time < %(end)s
-  AND (s.event_time, s.twap_id) < (%(before_time)s, %(before_id)s)
-  AND (%(asset)s::text IS NULL OR s.asset = %(asset)s::text)
-  AND NOT EXISTS (
-      SELECT 1 FROM twap_status n
-      WHERE n.twap_id = s.twap_id AND n.event_time < %(end)s AND {later})
-ORDER BY s.event_time DESC, s.twap_id DESC
-LIMIT %(limit)s
+SELECT string_agg(item, ',' ORDER BY row_no) FILTER (WHERE row_no <= %(limit)s),
+    count(*)::int,
+    max(event_time) FILTER (WHERE row_no = %(limit)s),
+    max(twap_id) FILTER (WHERE row_no = %(limit)s)
+FROM (
+    SELECT page.*, row_number() OVER (ORDER BY event_time DESC, twap_id DESC) AS row_no
+    FROM (
+        SELECT s.event_time, s.twap_id, {item} AS item
+        FROM twap_status s
+        WHERE s.wallet = %(wallet)s
+          AND s.event_time >= %(start)s AND s.event_time < %(end)s
+          AND (s.event_time, s.twap_id) < (%(before_time)s, %(before_id)s)
+          AND (%(asset)s::text IS NULL OR s.asset = %(asset)s::text)
+          AND NOT EXISTS (
+              SELECT 1 FROM twap_status n
+              WHERE n.twap_id = s.twap_id AND n.event_time < %(end)s AND {later})
+        ORDER BY s.event_time DESC, s.twap_id DESC
+        LIMIT %(limit)s + 1
+    ) page
+) numbered
 """
 ONE_TWAP = """
 SELECT {item}
@@ -105,9 +117,9 @@ NO_UPPER_BOUND = "infinity"
 
 async def wallet_page(
     conn: AsyncConnection, query: WalletQuery, before: tuple[datetime, int] | None
-) -> list[tuple[datetime, int, str]]:
-    """Up to ``query.limit + 1`` rows of (latest event time, twap_id, item JSON), newest first:
-    one more than a page, which tells whether another page follows."""
+) -> tuple[str, tuple[datetime, int] | None]:
+    """The page's items, comma-separated JSON objects newest first, and the (event time,
+    twap_id) key of its last TWAP when another page follows (None on the last page)."""
     params: dict[str, Any] = {
         "wallet": query.wallet,
         "start": query.start or NO_LOWER_BOUND,
@@ -115,11 +127,12 @@ async def wallet_page(
         "asset": query.asset,
         "before_time": before[0] if before else NO_UPPER_BOUND,
         "before_id": before[1] if before else 2**63 - 1,
-        "limit": query.limit + 1,
+        "limit": query.limit,
     }
     sql_query = WALLET_PAGE_LATEST if query.latest_per_twap else WALLET_PAGE_EVENTS
     cursor = await conn.execute(sql_query, params)
-    return await cursor.fetchall()
+    items, rows, last_time, last_id = await cursor.fetchone()
+    return items or "", (last_time, last_id) if rows > query.limit else None
 
 
 async def one_twap(conn: AsyncConnection, twap_id: int) -> str | None:

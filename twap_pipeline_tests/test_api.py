@@ -165,6 +165,25 @@ def test_cursor_paging_returns_each_twap_once(client, loaded_events):
     assert [comparable(i) for i in ranged] == truth
 
 
+def test_next_cursor_only_when_another_page_follows(client, loaded_events):
+    wallets = wallets_by_size(loaded_events)
+    wallet = next(w for w in wallets if 2 < len(wallet_twaps(loaded_events, w)) < 50)
+    expected = [i["twap_id"] for i in wallet_twaps(loaded_events, wallet)]
+    total = len(expected)
+    exact = client.get("/api/v1/twaps", params={"wallet": wallet, "limit": total}).json()
+    assert [i["twap_id"] for i in exact["twaps"]] == expected
+    assert exact["next_cursor"] is None
+    short = client.get("/api/v1/twaps", params={"wallet": wallet, "limit": total - 1}).json()
+    assert [i["twap_id"] for i in short["twaps"]] == expected[:-1]
+    rest = client.get(
+        "/api/v1/twaps",
+        params={"wallet": wallet, "limit": total - 1, "cursor": short["next_cursor"]},
+    ).json()
+    assert ([i["twap_id"] for i in rest["twaps"]], rest["next_cursor"]) == (expected[-1:], None)
+    nobody = client.get("/api/v1/twaps", params={"wallet": "0x" + "0" * 40}).json()
+    assert (nobody["twaps"], nobody["next_cursor"]) == ([], None)
+
+
 def test_asset_filter(client, loaded_events):
     wallet = wallets_by_size(loaded_events)[0]
     items = collect(client, wallet=wallet, asset="@107")
