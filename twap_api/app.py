@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -38,6 +37,12 @@ def invalid(parameter: str, message: str, value: Any) -> RequestValidationError:
     return RequestValidationError(
         [{"type": "value_error", "loc": ("query", parameter), "msg": message, "input": value}]
     )
+
+
+def plain_json(text: str | None) -> str:
+    """A JSON string of text that needs no escaping (validated wallets, our own times,
+    cursors, dates), or null: json.dumps cost the list endpoint ~10 us a request for four."""
+    return "null" if text is None else f'"{text}"'
 
 
 def iso(value: datetime | None) -> str | None:
@@ -122,11 +127,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         next_cursor = encode_cursor(*last) if last else None
         body = "".join(
             (
-                '{"wallet":', json.dumps(query.wallet),
-                ',"start":', json.dumps(iso(start)),
-                ',"end":', json.dumps(iso(end)),
+                '{"wallet":', plain_json(query.wallet),
+                ',"start":', plain_json(iso(start)),
+                ',"end":', plain_json(iso(end)),
                 ',"twaps":[', items,
-                '],"next_cursor":', json.dumps(next_cursor), "}",
+                '],"next_cursor":', plain_json(next_cursor), "}",
             )
         )  # fmt: skip
         return Response(body, media_type=JSON)
@@ -177,7 +182,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with request.app.state.pool.connection() as conn:
             first, last, days, missing, per_day = await queries.coverage(conn)
         body = (
-            f'{{"first_day":{json.dumps(first)},"last_day":{json.dumps(last)},'
+            f'{{"first_day":{plain_json(first)},"last_day":{plain_json(last)},'
             f'"days_loaded":{days},"missing_days":{missing},"rows_per_day":{per_day}}}'
         )
         return Response(body, media_type=JSON)
