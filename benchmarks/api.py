@@ -164,7 +164,8 @@ def report(name: str, connections: int, rounds: list[tuple[dict, dict]]) -> None
     verdict = target.met(result, baseline) if target else ""
     print(f"{name:42}{connections:>4}{result['rps']:>8,.0f}{result['p50']:>8.2f}"
           f"{result['p99']:>8.2f}{result['cpu_api']:>7.3f}{result['cpu_pg']:>7.3f}"
-          f"{baseline['rps']:>8,.0f}{baseline['cpu_api']:>7.3f}{baseline['cpu_pg']:>7.3f}"
+          f"{baseline['rps']:>8,.0f}{baseline['p99']:>8.2f}{baseline['cpu_api']:>7.3f}"
+          f"{baseline['cpu_pg']:>7.3f}"
           f"{ratio:>7.2f}x ({ratios[0][0]:.2f}-{ratios[-1][0]:.2f})  {verdict}")  # fmt: skip
 
 
@@ -212,8 +213,9 @@ def main() -> None:
         }  # fmt: skip
         print(
             "\ncpu, pg: CPU milliseconds per request used by the uvicorn worker and by PostgreSQL"
-            f"\n{'':46}{'API':-^38}{'baseline':-^22}\n{'scenario':42}{'conc':>4}{'req/s':>8}"
-            f"{'p50 ms':>8}{'p99 ms':>8}{'cpu':>7}{'pg':>7}{'req/s':>8}{'cpu':>7}{'pg':>7}"
+            f"\n{'':46}{'API':-^38}{'baseline':-^30}\n{'scenario':42}{'conc':>4}{'req/s':>8}"
+            f"{'p50 ms':>8}{'p99 ms':>8}{'cpu':>7}{'pg':>7}{'req/s':>8}{'p99 ms':>8}{'cpu':>7}"
+            f"{'pg':>7}"
             f"{'ratio':>8} (range)  targets"
         )  # fmt: skip
         with (

@@ -54,8 +54,8 @@ WITH_EVENTS = f"""',"events":[',
 # newest first. Keyset pagination on (event_time, twap_id) walks the (wallet, event_time DESC,
 # twap_id DESC) index, so a page costs the same however many TWAPs the wallet has. Only the
 # item's JSON comes back (the keys of the cursor are in it): each further column cost psycopg
-# ~0.3 ms of a 500-row page. Joining the page into one row in PostgreSQL cut that further but
-# cost the database more than it saved the worker (0.5 ms of a 500-row page).
+# ~0.3 ms of a 500-row page. Joining the page into one row in PostgreSQL saved the worker more
+# but cost the database more still (+0.5 ms of PostgreSQL CPU on a 500-row page).
 WALLET_PAGE = """
 SELECT {item}
 FROM twap_status s
