@@ -35,6 +35,7 @@ from benchmarks.common import (
     timed,
 )
 from twap_api import queries
+from twap_api.models import WalletQuery
 from twap_pipeline_tests.servers import Server, uvicorn
 
 
@@ -138,15 +139,7 @@ def cursor_walk(base: str, wallet: str) -> tuple[int, int, float]:
 
 def explain(url: str, wallet: str) -> str:
     """EXPLAIN ANALYZE of the heaviest wallet's first page."""
-    params = {
-        "wallet": wallet,
-        "start": "-infinity",
-        "end": "infinity",
-        "asset": None,
-        "before_time": "infinity",
-        "before_id": 2**63 - 1,
-        "limit": 500,
-    }
+    params = queries.page_parameters(WalletQuery(wallet=wallet), None)
     with psycopg.connect(url) as conn:
         rows = conn.execute(
             b"EXPLAIN (ANALYZE, COSTS OFF) " + queries.WALLET_PAGE_LATEST.as_string().encode(),

@@ -107,12 +107,9 @@ NO_LOWER_BOUND = "-infinity"
 NO_UPPER_BOUND = "infinity"
 
 
-async def wallet_page(
-    conn: AsyncConnection, query: WalletQuery, before: tuple[datetime, int] | None
-) -> tuple[str, tuple[datetime, int] | None]:
-    """The page's items, comma-separated JSON objects newest first, and the (event time,
-    twap_id) key of its last TWAP when another page follows (None on the last page)."""
-    params: dict[str, Any] = {
+def page_parameters(query: WalletQuery, before: tuple[datetime, int] | None) -> dict[str, Any]:
+    """WALLET_PAGE's parameters: absent bounds and cursor become infinities."""
+    return {
         "wallet": query.wallet,
         "start": query.start or NO_LOWER_BOUND,
         "end": query.end or NO_UPPER_BOUND,
@@ -121,8 +118,15 @@ async def wallet_page(
         "before_id": before[1] if before else 2**63 - 1,
         "limit": query.limit,
     }
+
+
+async def wallet_page(
+    conn: AsyncConnection, query: WalletQuery, before: tuple[datetime, int] | None
+) -> tuple[str, tuple[datetime, int] | None]:
+    """The page's items, comma-separated JSON objects newest first, and the (event time,
+    twap_id) key of its last TWAP when another page follows (None on the last page)."""
     sql_query = WALLET_PAGE_LATEST if query.latest_per_twap else WALLET_PAGE_EVENTS
-    cursor = await conn.execute(sql_query, params)
+    cursor = await conn.execute(sql_query, page_parameters(query, before))
     rows = await cursor.fetchall()
     items = ",".join(row[0] for row in rows[: query.limit])
     if len(rows) <= query.limit:
