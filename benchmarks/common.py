@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psycopg
 
-from twap_pipeline.resources import SCHEMA_SQL
+from twap_pipeline.db.schema import upgrade
 from twap_pipeline_tests import datagen
 
 PREFIX = "raw/twap_statuses/"
@@ -91,5 +91,4 @@ def timed(command: list[str], env: dict[str, str], cwd: Path = REPO) -> float:
 
 
 def apply_schema(url: str) -> None:
-    with psycopg.connect(url) as conn:
-        conn.execute(SCHEMA_SQL)
+    upgrade(url)

@@ -12,8 +12,8 @@ import polars as pl
 import psycopg
 from psycopg import sql
 
+from twap_pipeline.db.schema import WRITE_LOCK_KEY
 from twap_pipeline.parsing import TABLE_COLUMNS
-from twap_pipeline.resources import WRITE_LOCK_KEY
 
 CSV_TIME = "%Y-%m-%dT%H:%M:%S%.6f%z"
 COPY_STATUS = sql.SQL("COPY twap_status ({}) FROM STDIN (FORMAT csv)").format(

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from importlib import resources as package_files
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +18,8 @@ from dagster import ConfigurableResource
 from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
-SCHEMA_SQL = package_files.files("twap_pipeline").joinpath("schema.sql").read_text()
-# One lock serialises every writer of the TWAP tables (DDL and partition replacement).
-WRITE_LOCK_KEY = 0x7477_6170  # "twap"
+from twap_pipeline.db import schema
+from twap_pipeline.db.urls import libpq_url
 
 
 @dataclass(frozen=True)
@@ -195,11 +193,9 @@ class PostgresResource(ConfigurableResource):
     def connect(self) -> Iterator[psycopg.Connection]:
         """A connection whose block is one transaction: committed on success, rolled back on
         any exception."""
-        with psycopg.connect(self.database_url) as conn:
+        with psycopg.connect(libpq_url(self.database_url)) as conn:
             yield conn
 
     def ensure_schema(self) -> None:
-        """Apply the idempotent DDL in schema.sql."""
-        with self.connect() as conn:
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", [WRITE_LOCK_KEY])
-            conn.execute(SCHEMA_SQL)
+        """Upgrade the schema to the revision this code needs (no-op when it is there)."""
+        schema.upgrade(self.database_url)

@@ -11,7 +11,6 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 from twap_pipeline.resources import (
-    PostgresResource,
     SourceIntegrityError,
     SourceObject,
     TwapSource,
@@ -128,22 +127,3 @@ def test_local_source_dir_lists_like_the_bucket(tmp_path: Path):
 def test_missing_local_source_dir_is_named(tmp_path: Path):
     with pytest.raises(FileNotFoundError, match="TWAP_SOURCE_DIR"):
         TwapSource(source_dir=str(tmp_path / "nope"), prefix=PREFIX).list_objects()
-
-
-def test_ensure_schema_converts_an_old_jsonb_raw_column_keeping_rows(database_url, db):
-    db.execute("ALTER TABLE twap_status ALTER COLUMN raw TYPE jsonb")
-    db.execute(
-        """INSERT INTO twap_status (twap_id, event_time, status, wallet, asset, side,
-               size_requested, size_executed, notional_executed, duration_minutes, reduce_only,
-               randomize, created_at, s3_object_key, partition_date, raw)
-           VALUES (1, '2025-06-01T00:00:01Z', 'activated', '0xab', 'BTC', 'B', 1, 0, 0, 5,
-               false, false, '2025-06-01T00:00:00Z', 'k', '2025-06-01', '{"twap_id": 1}')"""
-    )
-    PostgresResource(database_url=database_url).ensure_schema()
-    PostgresResource(database_url=database_url).ensure_schema()  # and again: nothing to do
-    kind = db.execute(
-        """SELECT data_type FROM information_schema.columns
-           WHERE table_name = 'twap_status' AND column_name = 'raw'"""
-    ).fetchone()[0]
-    assert kind == "json"
-    assert db.execute("SELECT raw->>'twap_id' FROM twap_status").fetchall() == [("1",)]

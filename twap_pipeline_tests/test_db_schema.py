@@ -1,0 +1,71 @@
+"""Migrations: an empty database and one created before migrations existed both reach the
+code's revision, keeping every row."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from twap_pipeline.db.schema import head_revision, schema_state, upgrade
+
+LEGACY_ROW = """
+INSERT INTO twap_status (twap_id, event_time, status, wallet, asset, side, size_requested,
+    size_executed, notional_executed, duration_minutes, reduce_only, randomize, created_at,
+    s3_object_key, partition_date, raw)
+VALUES (1, '2025-06-01T00:00:01Z', 'activated', '0xab', 'BTC', 'B', 1, 0, 0, 5, false, false,
+    '2025-06-01T00:00:00Z', 'k', '2025-06-01', '{"twap_id": 1}')
+"""
+
+
+@pytest.fixture
+def empty_database(admin_url) -> Iterator[str]:
+    name = f"twap_schema_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield psycopg.conninfo.make_conninfo(admin_url, dbname=name)
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def raw_type(conn: psycopg.Connection) -> str:
+    return conn.execute(
+        """SELECT data_type FROM information_schema.columns
+           WHERE table_name = 'twap_status' AND column_name = 'raw'"""
+    ).fetchone()[0]
+
+
+def test_empty_database_is_upgraded_to_head_and_says_so(empty_database):
+    before = schema_state(empty_database)
+    assert (before.current, before.ready) == (None, False)
+    assert before.problem() == "schema not initialised: run twap db upgrade"
+    upgrade(empty_database)
+    upgrade(empty_database)  # and again: nothing to do
+    after = schema_state(empty_database)
+    assert (after.current, after.ready, after.problem()) == (head_revision(), True, None)
+
+
+def test_database_from_before_migrations_keeps_its_rows(empty_database):
+    # What the loader's old idempotent DDL left: the first schema, no version table.
+    upgrade(empty_database, "0001")
+    with psycopg.connect(empty_database, autocommit=True) as conn:
+        conn.execute("DROP TABLE alembic_version")
+        conn.execute(LEGACY_ROW)
+        assert raw_type(conn) == "jsonb"
+    upgrade(empty_database)
+    with psycopg.connect(empty_database) as conn:
+        assert raw_type(conn) == "json"
+        assert conn.execute("SELECT twap_id, raw->>'twap_id' FROM twap_status").fetchall() == [
+            (1, "1")
+        ]
+    assert schema_state(empty_database).ready
+
+
+def test_an_older_revision_is_named(empty_database):
+    upgrade(empty_database, "0001")
+    state = schema_state(empty_database)
+    assert state.problem() == (
+        f"schema at revision 0001, code needs {head_revision()}: run twap db upgrade"
+    )
