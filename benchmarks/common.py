@@ -15,8 +15,8 @@ from pathlib import Path
 
 import psycopg
 
+from twap_pipeline import sample
 from twap_pipeline.db.schema import upgrade
-from twap_pipeline_tests import datagen
 
 PREFIX = "raw/twap_statuses/"
 FIRST_DAY = date(2025, 3, 1)
@@ -59,12 +59,34 @@ def data_arguments(description: str) -> argparse.ArgumentParser:
     return parser
 
 
-def generate(root: Path, days: int, twaps_per_day: int, seed: int = 1) -> Source:
-    """Realistic files (every layout variant) for ``days`` days; reused when already there."""
-    marker = root / f"generated-{days}x{twaps_per_day}-{seed}"
+# The archives each benchmark case loads: one or two parquet files a day in every parquet
+# encoding (the case earlier rounds measured), 24 parquet files a day (Artemis' hourly layout),
+# and the node's LZ4 JSON lines (24 files a day, one block a line).
+CASES = {
+    "daily": [
+        sample.Style("daily", "strings"),
+        sample.Style("hive_date", "struct"),
+        sample.Style("compact", "floats"),
+        sample.Style("daily", "timestamp"),
+        sample.Style("hive_date", "error_column"),
+        sample.Style("daily", "mixed_case"),
+    ],
+    "hourly": [sample.Style("artemis_hourly", "strings")],
+    "lz4": [sample.Style("node_blocks_lz4", "node")],
+}
+
+
+def generate(
+    root: Path, days: int, twaps_per_day: int, case: str = "daily", empty_blocks: int = 10
+) -> Source:
+    """Generated archives of ``case`` for ``days`` days; reused when already there."""
+    root = root / case
+    marker = root / f"generated-{days}x{twaps_per_day}-{empty_blocks}"
     if not marker.exists():
-        events = datagen.generate_events(FIRST_DAY, days, twaps_per_day, seed=seed, wallets=2000)
-        datagen.write_dataset(root, PREFIX, events)
+        events = sample.generate_events(FIRST_DAY, days, twaps_per_day, seed=1, wallets=2000)
+        styles = CASES[case]
+        day_styles = {day: styles[day.toordinal() % len(styles)] for day in events["day"].unique()}
+        sample.write_dataset(root, PREFIX, events, day_styles, empty_blocks=empty_blocks)
         marker.write_text(str(events.height))
     return Source(root, [FIRST_DAY + timedelta(n) for n in range(days)], int(marker.read_text()))
 

@@ -2,6 +2,7 @@
 raw COPY of the same rows into an identical table, measured in the same run.
 
     python -m benchmarks.ingest [--days 60] [--twaps-per-day 6000] [--rounds 3]
+        [--cases daily,hourly,lz4] [--empty-blocks 10]
 
 Uses DATABASE_URL's server (default the local one) and creates scratch databases there; its
 user must be allowed to CHECKPOINT. Absolute times drift on shared machines, so the floor and
@@ -20,6 +21,7 @@ from dagster import AssetKey, DagsterInstance
 
 from benchmarks.common import (
     BIN,
+    CASES,
     REPO,
     Source,
     admin_url,
@@ -30,9 +32,10 @@ from benchmarks.common import (
     scratch_database,
     timed,
 )
-from twap_pipeline.loading import copy_rows
-from twap_pipeline.parsing import TABLE_COLUMNS, parse_file
-from twap_pipeline.partitions import date_from_key
+from twap_pipeline.formats import read_status_file
+from twap_pipeline.formats.status import STATUS_COLUMNS
+from twap_pipeline.keys import date_from_key
+from twap_pipeline.loading.files import csv_rows
 
 MATERIALIZE = [str(BIN / "dagster"), "asset", "materialize", "-m", "twap_pipeline.definitions"]
 
@@ -54,11 +57,13 @@ def single_day(source: Source, url: str, work: Path) -> float:
 def flatten_to_csv(source: Source, path: Path) -> int:
     """The same rows the pipeline loads, already flattened to CSV (not timed)."""
     frames = []
-    for file in sorted(source.root.rglob("*.parquet")):
+    for file in sorted(p for p in source.root.rglob("*") if p.is_file()):
         key = file.relative_to(source.root).as_posix()
-        frames.append(parse_file(file, key, date_from_key(key)))
+        day = date_from_key(key)
+        if day is not None:
+            frames.append(read_status_file(file, key, day).rows)
     events = pl.concat(frames)
-    path.write_bytes(copy_rows(events))
+    path.write_bytes(csv_rows(events))
     return events.height
 
 
@@ -66,7 +71,7 @@ def floor_copy(url: str, csv: Path) -> float:
     """(b) psql \\copy of the CSV into an identical empty table with the same indexes."""
     apply_schema(url)
     params = psycopg.conninfo.conninfo_to_dict(url)
-    copy = f"\\copy twap_status ({', '.join(TABLE_COLUMNS)}) FROM '{csv}' (FORMAT csv)"
+    copy = f"\\copy twap_status ({', '.join(STATUS_COLUMNS)}) FROM '{csv}' (FORMAT csv)"
     target = ["-d", url]
     if str(params.get("host", "")).startswith("/"):  # a Unix socket directory
         target = [
@@ -128,38 +133,47 @@ def one_round(source: Source, csv: Path, work: Path) -> tuple[float, float, dict
     return floor, pipeline, breakdown
 
 
-def main() -> None:
-    parser = data_arguments(__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=3, help="floor/pipeline pairs, alternated")
-    args = parser.parse_args()
-    source = generate(args.data_dir, args.days, args.twaps_per_day)
-    print(f"data: {args.days} days x {args.twaps_per_day} TWAPs/day = {source.events:,} events")
-    with tempfile.TemporaryDirectory() as tmp:
-        csv = Path(tmp) / "events.csv"
-        assert flatten_to_csv(source, csv) == source.events
-        rounds = [one_round(source, csv, Path(tmp) / f"round{n}") for n in range(args.rounds)]
-        work = Path(tmp) / "daily"
-        with scratch_database("twap_bench_daily") as url:
-            pipeline_range(source, url, work)
-            settle()
-            daily = single_day(source, url, work)
-            daily_breakdown = where_time_went(work, daily)
-    print(f"\n{'round':8}{'floor s':>9}{'pipeline s':>12}{'floor ev/s':>12}{'pipeline ev/s':>15}"
+def report_case(case: str, source: Source, rounds: list[tuple[float, float, dict]]) -> None:
+    print(f"\n{case}: {len(source.days)} days, {source.events:,} events")
+    print(f"{'round':8}{'floor s':>9}{'pipeline s':>12}{'floor ev/s':>12}{'pipeline ev/s':>15}"
           f"{'ratio':>8}")  # fmt: skip
     for n, (floor, pipeline, _) in enumerate(rounds, 1):
         print(f"{n:<8}{floor:9.2f}{pipeline:12.2f}{source.events / floor:12,.0f}"
               f"{source.events / pipeline:15,.0f}{pipeline / floor:7.2f}x")  # fmt: skip
     floor, pipeline, breakdown = sorted(rounds, key=lambda r: r[1] / r[0])[len(rounds) // 2]
-    print(f"median ratio pipeline / floor: {pipeline / floor:.2f}x (target <= 1.5x)")
-    runs = {
-        f"range run (the median round), '*twap_status', {len(source.days)} days: "
-        f"{pipeline:.2f} s": breakdown,
-        f"single-day run, '*twap_orders', {source.days[-1]}: {daily:.2f} s": daily_breakdown,
-    }
-    for title, steps in runs.items():
-        print(f"\n{title}")
-        for name, seconds in steps.items():
-            print(f"  {name:44}{seconds:7.2f} s")
+    print(f"median ratio pipeline / floor: {pipeline / floor:.2f}x")
+    print(f"where the median round's {pipeline:.2f} s went:")
+    for name, seconds in breakdown.items():
+        print(f"  {name:44}{seconds:7.2f} s")
+
+
+def main() -> None:
+    parser = data_arguments(__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=3, help="floor/pipeline pairs, alternated")
+    parser.add_argument(
+        "--cases", default=",".join(CASES), help=f"comma-separated, of {', '.join(CASES)}"
+    )
+    parser.add_argument(
+        "--empty-blocks", type=int, default=10, help="empty blocks after each block (lz4 case)"
+    )
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        for case in args.cases.split(","):
+            source = generate(args.data_dir, args.days, args.twaps_per_day, case, args.empty_blocks)
+            csv = Path(tmp) / f"{case}.csv"
+            assert flatten_to_csv(source, csv) == source.events
+            rounds = [one_round(source, csv, Path(tmp) / f"{case}{n}") for n in range(args.rounds)]
+            report_case(case, source, rounds)
+            if case == "daily":
+                work = Path(tmp) / "single-day"
+                with scratch_database("twap_bench_daily") as url:
+                    pipeline_range(source, url, work)
+                    settle()
+                    daily = single_day(source, url, work)
+                    steps = where_time_went(work, daily)
+                print(f"\nsingle-day run, '*twap_orders', {source.days[-1]}: {daily:.2f} s")
+                for name, seconds in steps.items():
+                    print(f"  {name:44}{seconds:7.2f} s")
 
 
 if __name__ == "__main__":

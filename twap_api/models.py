@@ -91,9 +91,17 @@ class Executed(BaseModel):
     avg_price: str | None = Field(description="notional / size; null when nothing executed")
 
 
+class Trigger(BaseModel):
+    px: str = Field(description="Trigger price (decimal string)")
+    above: bool | None = Field(description="Triggers when the price goes above px (else below)")
+
+
 class Event(BaseModel):
     time: str = Field(description="Event time, ISO 8601 UTC (microseconds)")
-    status: str = Field(description="activated | finished | terminated | error")
+    status: str = Field(
+        description="waitingForTrigger | activated | finished | terminated | error; a status "
+        "the source adds later is passed through as written"
+    )
     error: str | None
     executed: Executed
     raw: dict[str, Any] = Field(description="The source row as published")
@@ -105,14 +113,16 @@ class Twap(BaseModel):
     asset: str = Field(description="Coin: perp 'BTC', spot '@107', HIP-3 'xyz:NVDA'")
     side: str = Field(description="B buy, A sell")
     status: str = Field(description="Status of the latest event (in the range, for lists)")
-    duration_minutes: int
+    duration_minutes: int | None = Field(description="Null when the source omits it")
     created_at: str
     latest_ts: str = Field(description="Time of the latest event (in the range, for lists)")
     executed: Executed
     requested_size: str
-    reduce_only: bool
-    randomize: bool
+    reduce_only: bool | None
+    randomize: bool | None
     error: str | None
+    trigger: Trigger | None = Field(description="The trigger of a trigger TWAP (2026+)")
+    stop_px: str | None = Field(description="Stop price (decimal string), when set")
     raw: dict[str, Any] = Field(description="The latest event's source row")
     events: list[Event] | None = Field(
         default=None, description="All events in time order (in the range, for lists)"

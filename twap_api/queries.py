@@ -11,8 +11,12 @@ from psycopg import AsyncConnection, sql
 
 from twap_api.models import WalletQuery
 
-# Statuses ordered within one TWAP: the terminal event wins a tie in time with its activation.
-LATER = "(n.event_time, n.status <> 'activated', n.status) > (s.event_time, s.status <> 'activated', s.status)"  # noqa: E501
+# Events of one TWAP in order: by time, then by lifecycle rank (a terminal event wins a tie in
+# time with its activation), then by name.
+LATER = (
+    "(n.event_time, twap_lifecycle_rank(n.status), n.status)"
+    " > (s.event_time, twap_lifecycle_rank(s.status), s.status)"
+)
 
 
 def _utc(column: str) -> str:
@@ -36,8 +40,13 @@ ITEM = f"""concat(
     ',"status":', to_json(s.status), ',"duration_minutes":', s.duration_minutes,
     ',"created_at":"', {_utc("s.created_at")}, '","latest_ts":"', {_utc("s.event_time")},
     '","executed":', {_executed("s")}, ',"requested_size":"', s.size_requested,
-    '","reduce_only":', to_json(s.reduce_only), ',"randomize":', to_json(s.randomize),
-    ',"error":', coalesce(to_json(s.error)::text, 'null'), ',"raw":', s.raw,
+    '","reduce_only":', coalesce(to_json(s.reduce_only)::text, 'null'),
+    ',"randomize":', coalesce(to_json(s.randomize)::text, 'null'),
+    ',"error":', coalesce(to_json(s.error)::text, 'null'),
+    ',"trigger":', CASE WHEN s.trigger_px IS NULL THEN 'null' ELSE concat(
+        '{{"px":"', s.trigger_px, '","above":', coalesce(to_json(s.trigger_above)::text, 'null'),
+        '}}') END,
+    ',"stop_px":', coalesce('"' || s.stop_px || '"', 'null'), ',"raw":', s.raw,
     {{tail}})"""
 EVENT = f"""concat(
     '{{"time":"', {_utc("e.event_time")}, '","status":', to_json(e.status),
@@ -45,7 +54,7 @@ EVENT = f"""concat(
     ',"executed":', {_executed("e")}, ',"raw":', e.raw, '}}')"""
 NO_EVENTS = "'}'"
 WITH_EVENTS = f"""',"events":[',
-    (SELECT string_agg({EVENT}, ',' ORDER BY e.event_time, e.status <> 'activated', e.status)
+    (SELECT string_agg({EVENT}, ',' ORDER BY e.event_time, twap_lifecycle_rank(e.status), e.status)
      FROM twap_status e
      WHERE e.twap_id = s.twap_id AND e.event_time >= %(start)s AND e.event_time < %(end)s),
     ']}}'"""
@@ -73,7 +82,7 @@ ONE_TWAP = """
 SELECT {item}
 FROM twap_status s
 WHERE s.twap_id = %(twap_id)s
-ORDER BY s.event_time DESC, s.status <> 'activated' DESC, s.status DESC
+ORDER BY s.event_time DESC, twap_lifecycle_rank(s.status) DESC, s.status DESC
 LIMIT 1
 """
 NEWEST = """

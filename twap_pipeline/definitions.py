@@ -1,4 +1,4 @@
-"""The code location: assets, checks, job, sensors, schedule and resources (from env)."""
+"""The code location: assets, checks, job, sensor, schedule and resources (from env)."""
 
 from __future__ import annotations
 
@@ -6,44 +6,59 @@ import gc
 import os
 
 from dagster import Definitions, EnvVar, in_process_executor
+from dagster_aws.s3 import S3Resource
 
 from twap_pipeline.assets import twap_orders, twap_status
-from twap_pipeline.freshness import freshness_checks, freshness_sensor
 from twap_pipeline.jobs import twap_daily_job
-from twap_pipeline.resources import LandingArea, PostgresResource, TwapSource
+from twap_pipeline.resources import (
+    LandingArea,
+    LocalObjectSource,
+    ObjectSource,
+    PostgresResource,
+    S3ObjectSource,
+)
 from twap_pipeline.schedules import twap_status_daily_schedule
 from twap_pipeline.sensors import twap_status_s3_sensor
 
-# Resource field -> environment variable; unset variables leave the field's default.
-SOURCE_ENV = {
-    "bucket": "AWS_S3_BUCKET",
-    "prefix": "AWS_S3_PREFIX",
-    "region_name": "AWS_REGION",
-    "request_payer": "AWS_REQUEST_PAYER",
-    "endpoint_url": "AWS_ENDPOINT_URL",
-    "source_dir": "TWAP_SOURCE_DIR",
-}
-LANDING_ENV = {"directory": "TWAP_LANDING_DIR"}
+DEFAULT_BUCKET = "artemis-hyperliquid-data"
+DEFAULT_PREFIX = "raw/twap_statuses/"
+DEFAULT_REGION = "us-east-1"
 
 
 def _from_env(mapping: dict[str, str]) -> dict[str, EnvVar]:
+    """Resource field -> ``EnvVar`` for each variable that is set (unset ones keep defaults)."""
     return {field: EnvVar(name) for field, name in mapping.items() if os.environ.get(name)}
 
 
+def status_source() -> ObjectSource:
+    """The status files: ``TWAP_SOURCE_DIR`` when set, else the (requester-pays) bucket."""
+    prefix = _from_env({"prefix": "AWS_S3_PREFIX"}) or {"prefix": DEFAULT_PREFIX}
+    if os.environ.get("TWAP_SOURCE_DIR"):
+        return LocalObjectSource(directory=EnvVar("TWAP_SOURCE_DIR"), **prefix)
+    s3 = S3Resource(
+        **{"region_name": DEFAULT_REGION}
+        | _from_env({"region_name": "AWS_REGION", "endpoint_url": "AWS_ENDPOINT_URL"})
+    )
+    return S3ObjectSource(
+        s3=s3,
+        **{"bucket": DEFAULT_BUCKET}
+        | _from_env({"bucket": "AWS_S3_BUCKET", "request_payer": "AWS_REQUEST_PAYER"}),
+        **prefix,
+    )
+
+
 def build_resources() -> dict[str, object]:
-    source_config = {"region_name": "us-east-1", **_from_env(SOURCE_ENV)}
     return {
-        "source": TwapSource(**source_config),
-        "landing": LandingArea(**_from_env(LANDING_ENV)),
+        "source": status_source(),
+        "landing": LandingArea(**_from_env({"directory": "TWAP_LANDING_DIR"})),
         "postgres": PostgresResource(database_url=EnvVar("DATABASE_URL")),
     }
 
 
 defs = Definitions(
     assets=[twap_status, twap_orders],
-    asset_checks=freshness_checks,
     jobs=[twap_daily_job],
-    sensors=[twap_status_s3_sensor, freshness_sensor],
+    sensors=[twap_status_s3_sensor],
     schedules=[twap_status_daily_schedule],
     resources=build_resources(),
     # The two assets form one chain: separate step processes would only add start-up time.

@@ -111,13 +111,13 @@ def write_sample(home: DemoHome, say: Callable[[str], None]) -> None:
     if marker.exists() and json.loads(marker.read_text()) == SAMPLE:
         say(f"sample files: reusing {home.source}")
         return
-    from twap_pipeline_tests import datagen
+    from twap_pipeline import sample
 
-    events = datagen.generate_events(
+    events = sample.generate_events(
         date.fromisoformat(SAMPLE["start"]), SAMPLE["days"], SAMPLE["twaps_per_day"],
         seed=SAMPLE["seed"], wallets=SAMPLE["wallets"],
     )  # fmt: skip
-    dataset = datagen.write_dataset(home.source, PREFIX, events)
+    dataset = sample.write_dataset(home.source, PREFIX, events)
     marker.write_text(json.dumps(SAMPLE))
     say(f"sample files: {len(dataset.files)} written to {home.source} ({events.height:,} events)")
 
@@ -135,7 +135,7 @@ def load(home: DemoHome, url: str, say: Callable[[str], None]) -> None:
     from dagster import DagsterInstance, materialize
 
     from twap_pipeline.assets import twap_orders, twap_status
-    from twap_pipeline.resources import LandingArea, PostgresResource, TwapSource
+    from twap_pipeline.resources import LandingArea, LocalObjectSource, PostgresResource
 
     done = loaded_days(url)
     todo = [d for d in sample_days() if d not in done]
@@ -143,7 +143,7 @@ def load(home: DemoHome, url: str, say: Callable[[str], None]) -> None:
         say(f"load: all {len(done)} days already loaded")
         return
     resources = {
-        "source": TwapSource(source_dir=str(home.source), prefix=PREFIX),
+        "source": LocalObjectSource(directory=str(home.source), prefix=PREFIX),
         "landing": LandingArea(directory=str(home.landing)),
         "postgres": PostgresResource(database_url=url),
     }

@@ -2,6 +2,9 @@
 
 from dagster import AssetSelection, define_asset_job
 
+# Every run of one day carries this tag; dagster.yaml lets one run per value run at a time.
+PARTITION_TAG = "twap/partition"
+
 twap_daily_job = define_asset_job(
     "twap_daily_job",
     selection=AssetSelection.assets("twap_orders").upstream(),

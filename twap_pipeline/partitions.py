@@ -1,13 +1,12 @@
-"""Daily UTC partitions and the one rule that maps an S3 object key to its day."""
+"""Daily UTC partitions, from ``TWAP_START_DATE`` through today: an hourly source fills today's
+partition while the day goes on (it is reloaded as hours arrive)."""
 
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date
 
-from dagster import DailyPartitionsDefinition
+from dagster import AssetExecutionContext, DailyPartitionsDefinition
 
 DEFAULT_START_DATE = "2025-01-01"
 START_DATE_ENV = "TWAP_START_DATE"
@@ -23,33 +22,10 @@ def start_date() -> date:
 
 
 daily_partitions = DailyPartitionsDefinition(
-    start_date=start_date().isoformat(), timezone="UTC", fmt="%Y-%m-%d"
+    start_date=start_date().isoformat(), timezone="UTC", fmt="%Y-%m-%d", end_offset=1
 )
 
-# A day in the key: 2025-06-01, 2025_06_01 or 20250601, not glued to other digits.
-_DATE_IN_KEY = re.compile(r"(?<!\d)(20\d{2})[-_]?(0[1-9]|1[0-2])[-_]?(0[1-9]|[12]\d|3[01])(?!\d)")
 
-
-def date_from_key(key: str) -> date | None:
-    """Return the UTC day an object key carries, or None when it carries none.
-
-    The rightmost date wins, so ``backfill-2026-01-01/date=2025-06-01/part-0.parquet`` is
-    2025-06-01: the partition-style segment closest to the file names the data's day.
-    Impossible dates (2025-02-30) are not dates.
-    """
-    for match in reversed(list(_DATE_IN_KEY.finditer(key))):
-        try:
-            return date(int(match[1]), int(match[2]), int(match[3]))
-        except ValueError:
-            continue
-    return None
-
-
-def days_between(first: date, last: date) -> list[date]:
-    """Every day from first to last, both included."""
-    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
-
-
-def partition_days(keys: Iterable[str]) -> list[date]:
-    """Partition keys (YYYY-MM-DD) as dates, sorted."""
-    return sorted(date.fromisoformat(k) for k in keys)
+def run_days(context: AssetExecutionContext) -> list[date]:
+    """The run's days; ``partition_keys`` works for one-day and range runs alike."""
+    return sorted(date.fromisoformat(k) for k in context.partition_keys)

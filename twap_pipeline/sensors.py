@@ -1,10 +1,19 @@
 """``twap_status_s3_sensor``: request a run for every day whose source objects are new or
-changed, and the freshness sensor that evaluates the freshness check."""
+changed. With an hourly source a day is requested again whenever a new hour object appears, so
+loaded data trails the source by about an hour; the run queue never runs two loads of one day
+at once (the ``twap/partition`` tag, limited in dagster.yaml).
+
+On its first tick (no cursor) it does not queue one run per day of a long history: it asks for
+the missing days as a few partition-range runs (one single run each, ``BackfillPolicy``).
+"""
+
+from __future__ import annotations
 
 import hashlib
 import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
 
 from dagster import (
     AssetKey,
@@ -16,13 +25,17 @@ from dagster import (
     sensor,
 )
 
-from twap_pipeline.jobs import twap_daily_job
-from twap_pipeline.partitions import daily_partitions, date_from_key
-from twap_pipeline.resources import SourceObject, TwapSource
+from twap_pipeline.jobs import PARTITION_TAG, twap_daily_job
+from twap_pipeline.keys import date_from_key, not_data_reason
+from twap_pipeline.partitions import daily_partitions
+from twap_pipeline.resources import ObjectSource, SourceObject
 
 SENSOR_INTERVAL_SECONDS = 300
 REPORT_LIMIT = 20
+MAX_FIRST_TICK_RANGES = 5
 STATUS_ASSET = AssetKey("twap_status")
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
 
 
 def day_fingerprint(objects: list[SourceObject]) -> str:
@@ -34,15 +47,15 @@ def day_fingerprint(objects: list[SourceObject]) -> str:
 @dataclass
 class SensorCursor:
     """Bounded state: the newest LastModified seen, the objects stamped with exactly that time
-    (S3 times have one-second precision, so a later upload can share it), and the days seen
-    before their partition existed (today's file), requested once the day has closed."""
+    (S3 times have one-second precision, so a later upload can share it), and days seen before
+    their partition existed (a clock a little ahead of ours), requested once it exists."""
 
     watermark: str = ""
     at_watermark: list[str] = field(default_factory=list)
     pending_days: list[str] = field(default_factory=list)
 
     @classmethod
-    def parse(cls, raw: str | None) -> "SensorCursor":
+    def parse(cls, raw: str | None) -> SensorCursor:
         return cls(**json.loads(raw)) if raw else cls()
 
     def dump(self) -> str:
@@ -53,7 +66,7 @@ class SensorCursor:
             return obj.last_modified > self.watermark
         return _stamp(obj) not in self.at_watermark
 
-    def advance(self, objects: list[SourceObject], pending_days: list[str]) -> "SensorCursor":
+    def advance(self, objects: list[SourceObject], pending_days: list[str]) -> SensorCursor:
         newest = max((o.last_modified for o in objects), default="")
         if newest <= self.watermark:
             newest = self.watermark
@@ -63,29 +76,55 @@ class SensorCursor:
         return SensorCursor(newest, sorted(stamped), sorted(pending_days))
 
 
+def first_tick_ranges(missing: list[str], has_objects: set[str]) -> list[tuple[str, str]]:
+    """The missing days as contiguous ranges; when there are more than
+    ``MAX_FIRST_TICK_RANGES``, the ranges separated by the shortest gaps are joined, but only
+    across days that have objects (reloading a loaded day changes nothing; a day without
+    objects would fail in the range)."""
+    ranges: list[list[date]] = []
+    for day in sorted(date.fromisoformat(d) for d in missing):
+        if ranges and day - ranges[-1][1] == timedelta(days=1):
+            ranges[-1][1] = day
+        else:
+            ranges.append([day, day])
+
+    def joinable(left: list[date], right: list[date]) -> bool:
+        gap = (right[0] - left[1]).days - 1
+        return all(
+            (left[1] + timedelta(days=n)).isoformat() in has_objects for n in range(1, gap + 1)
+        )
+
+    while len(ranges) > MAX_FIRST_TICK_RANGES:
+        candidates = [
+            ((ranges[i + 1][0] - ranges[i][1]).days, i)
+            for i in range(len(ranges) - 1)
+            if joinable(ranges[i], ranges[i + 1])
+        ]
+        if not candidates:
+            break
+        _, i = min(candidates)
+        ranges[i : i + 2] = [[ranges[i][0], ranges[i + 1][1]]]
+    return [(a.isoformat(), b.isoformat()) for a, b in ranges]
+
+
 @sensor(
     target=twap_daily_job,
     minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
     default_status=DefaultSensorStatus.RUNNING,
-    description="Requests one run per day whose objects are new or changed (by ETag).",
+    description="Requests a run for each day whose objects are new or changed (by ETag); on "
+    "its first tick, a few range runs for every day not yet loaded.",
 )
-def twap_status_s3_sensor(context: SensorEvaluationContext, source: TwapSource):
+def twap_status_s3_sensor(context: SensorEvaluationContext, source: ObjectSource):
     cursor = SensorCursor.parse(context.cursor)
     first_day = daily_partitions.start.date()
-    # Keys dated before the first partition are not listed in the <prefix>YYYY-MM-DD layout.
-    listed = source.list_objects(since=first_day)
+    listed = [o for o in source.list_objects(since=first_day) if not_data_reason(o.key) is None]
     valid_days = set(daily_partitions.get_partition_keys())
     last_day = max(valid_days, default="")
     by_day: dict[str, list[SourceObject]] = defaultdict(list)
     for obj in listed:
-        if (day := date_from_key(obj.key)) is not None:
-            by_day[day.isoformat()].append(obj)
+        if (day := _day(obj)) in valid_days:
+            by_day[day].append(obj)
     fresh = [o for o in listed if cursor.is_new(o)]
-    if not context.cursor:
-        # First tick: days already loaded (e.g. by a backfill) are not requested again.
-        loaded = context.instance.get_materialized_partitions(STATUS_ASSET)
-        fresh = [o for o in fresh if _day(o) not in loaded]
-    changed = {_day(o) for o in fresh} & valid_days | set(cursor.pending_days) & valid_days
     unplaced = [o.key for o in fresh if _day(o) not in valid_days]
     pending = {_day(o) for o in fresh if _day(o) > last_day} | set(cursor.pending_days)
     if unplaced:
@@ -93,14 +132,16 @@ def twap_status_s3_sensor(context: SensorEvaluationContext, source: TwapSource):
             f"{len(unplaced)} new object(s) under {source.describe()} have no date or a date "
             f"outside the partitions ({first_day} .. {last_day}): {unplaced[:REPORT_LIMIT]}"
         )
-    requests = [
-        RunRequest(
-            partition_key=day,
-            run_key=f"{day}:{day_fingerprint(by_day[day])}",
-            tags={"twap/trigger": "s3_sensor", "twap/objects": str(len(by_day[day]))},
-        )
-        for day in sorted(changed)
-    ]
+    if context.cursor:
+        changed = {_day(o) for o in fresh} & valid_days | set(cursor.pending_days) & valid_days
+        requests = [_day_request(day, by_day[day]) for day in sorted(changed)]
+    else:
+        loaded = context.instance.get_materialized_partitions(STATUS_ASSET)
+        missing = [day for day in by_day if day not in loaded]
+        requests = [
+            _range_request(first, last, by_day)
+            for first, last in first_tick_ranges(missing, set(by_day))
+        ]
     next_cursor = cursor.advance(listed, sorted(pending - valid_days)).dump()
     if requests:
         return SensorResult(run_requests=requests, cursor=next_cursor)
@@ -108,6 +149,27 @@ def twap_status_s3_sensor(context: SensorEvaluationContext, source: TwapSource):
     if unplaced:
         reason += f"; {len(unplaced)} new object(s) not placed in a partition: {unplaced[:5]}"
     return SensorResult(skip_reason=SkipReason(reason), cursor=next_cursor)
+
+
+def _day_request(day: str, objects: list[SourceObject]) -> RunRequest:
+    return RunRequest(
+        partition_key=day,
+        run_key=f"{day}:{day_fingerprint(objects)}",
+        tags={"twap/trigger": "s3_sensor", "twap/objects": str(len(objects)), PARTITION_TAG: day},
+    )
+
+
+def _range_request(first: str, last: str, by_day: dict[str, list[SourceObject]]) -> RunRequest:
+    objects = [o for day, objs in by_day.items() if first <= day <= last for o in objs]
+    return RunRequest(
+        run_key=f"{first}...{last}:{day_fingerprint(objects)}",
+        tags={
+            RANGE_START: first,
+            RANGE_END: last,
+            "twap/trigger": "s3_sensor_first_tick",
+            "twap/objects": str(len(objects)),
+        },
+    )
 
 
 def _stamp(obj: SourceObject) -> str:

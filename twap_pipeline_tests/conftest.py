@@ -16,12 +16,13 @@ import polars as pl
 import psycopg
 import pytest
 from dagster import DagsterInstance, materialize
+from dagster_aws.s3 import S3Resource
 from moto.server import ThreadedMotoServer
 
+from twap_pipeline import sample
 from twap_pipeline.assets import twap_orders, twap_status
 from twap_pipeline.embedded_postgres import start_embedded
-from twap_pipeline.resources import LandingArea, PostgresResource, TwapSource
-from twap_pipeline_tests import datagen
+from twap_pipeline.resources import LandingArea, ObjectSource, PostgresResource, S3ObjectSource
 
 PREFIX = "raw/twap_statuses/"
 FIRST_DAY = date(2025, 6, 1)
@@ -85,14 +86,9 @@ class Bucket:
         for path in sorted(p for p in root.rglob("*") if p.is_file()):
             self.client.upload_file(str(path), self.name, path.relative_to(root).as_posix())
 
-    def source(self, **overrides: Any) -> TwapSource:
-        return TwapSource(
-            bucket=self.name,
-            prefix=PREFIX,
-            endpoint_url=self.endpoint,
-            region_name="us-east-1",
-            **overrides,
-        )
+    def source(self, cls: type[S3ObjectSource] = S3ObjectSource, **overrides: Any):
+        s3 = S3Resource(endpoint_url=self.endpoint, region_name="us-east-1")
+        return cls(s3=s3, bucket=self.name, prefix=PREFIX, **overrides)
 
 
 @pytest.fixture
@@ -110,14 +106,14 @@ def bucket(s3_endpoint: str) -> Bucket:
 @pytest.fixture(scope="session")
 def events() -> pl.DataFrame:
     """Canonical events of DAYS days of generated TWAPs."""
-    return datagen.generate_events(FIRST_DAY, DAYS, twaps_per_day=250, seed=11, wallets=60)
+    return sample.generate_events(FIRST_DAY, DAYS, twaps_per_day=250, seed=11, wallets=60)
 
 
 @pytest.fixture
 def source_tree(tmp_path: Path, events: pl.DataFrame) -> Path:
-    """The generated events written as the bucket would hold them, every variant included."""
+    """The generated events written as the bucket would hold them, a different style a day."""
     root = tmp_path / "source"
-    datagen.write_dataset(root, PREFIX, events)
+    sample.write_dataset(root, PREFIX, events)
     return root
 
 
@@ -133,13 +129,14 @@ def instance() -> Iterator[DagsterInstance]:
 
 
 def run_pipeline(
-    source: TwapSource,
+    source: ObjectSource | None,
     landing: LandingArea,
     database_url: str,
     first: date | str,
     last: date | str | None = None,
     instance: DagsterInstance | None = None,
     assets: list | None = None,
+    allow_shrinking_days: bool = False,
 ):
     """Materialize the chain for one day or, as one run, for the range first..last."""
     first = str(first)
@@ -151,15 +148,20 @@ def run_pipeline(
                 "dagster/asset_partition_range_end": str(last),
             }
         }
+    assets = assets or ALL_ASSETS
+    run_config = {}
+    if twap_status in assets:
+        config = {"allow_shrinking_days": allow_shrinking_days}
+        run_config = {"ops": {"twap_status": {"config": config}}}
+    resources = {"landing": landing, "postgres": PostgresResource(database_url=database_url)}
+    if source is not None:
+        resources["source"] = source
     return materialize(
-        assets or ALL_ASSETS,
-        resources={
-            "source": source,
-            "landing": landing,
-            "postgres": PostgresResource(database_url=database_url),
-        },
+        assets,
+        resources=resources,
         instance=instance,
         raise_on_error=False,
+        run_config=run_config,
         **kwargs,
     )
 

@@ -16,27 +16,22 @@ from fastapi.testclient import TestClient
 
 from twap_api.app import create_app
 from twap_api.settings import Settings
-from twap_pipeline.resources import LandingArea, TwapSource
-from twap_pipeline_tests import datagen
+from twap_pipeline import sample
+from twap_pipeline.resources import LandingArea, LocalObjectSource
 from twap_pipeline_tests.conftest import FIRST_DAY, PREFIX, run_pipeline
 from twap_pipeline_tests.truth import wallet_twaps
 
 DAYS = 6
 GAP = FIRST_DAY + timedelta(days=2)  # a day left unloaded, for coverage
 # Decimal strings only (no float files), so decimals compare exactly as text.
-STYLES = [
-    ("iso", "strings"),
-    ("hive", "struct"),
-    ("compact", "error_column"),
-    ("iso", "timestamp"),
-    ("hive", "mixed_case"),
-    ("compact", "strings"),
-]
+STYLES = sample.EXACT_STYLES[:DAYS]
 
 
 @pytest.fixture(scope="module")
 def api_events() -> pl.DataFrame:
-    events = datagen.generate_events(FIRST_DAY, DAYS, twaps_per_day=200, seed=23, wallets=40)
+    events = sample.generate_events(
+        FIRST_DAY, DAYS, twaps_per_day=200, seed=23, wallets=40, trigger_share=0.1
+    )
     return events
 
 
@@ -54,8 +49,8 @@ def api_database(admin_url, api_events, tmp_path_factory) -> Iterator[str]:
     url = psycopg.conninfo.make_conninfo(admin_url, dbname=name)
     root: Path = tmp_path_factory.mktemp("api_source")
     styles = {FIRST_DAY + timedelta(days=n): STYLES[n] for n in range(DAYS)}
-    datagen.write_dataset(root, PREFIX, api_events, styles)
-    source = TwapSource(source_dir=str(root), prefix=PREFIX)
+    sample.write_dataset(root, PREFIX, api_events, styles)
+    source = LocalObjectSource(directory=str(root), prefix=PREFIX)
     landing = LandingArea(directory=str(root / "landing"))
     assert run_pipeline(source, landing, url, FIRST_DAY, GAP - timedelta(days=1)).success
     last = FIRST_DAY + timedelta(days=DAYS - 1)

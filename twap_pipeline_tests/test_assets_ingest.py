@@ -9,7 +9,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from twap_pipeline_tests import datagen
+from twap_pipeline import sample
+from twap_pipeline.resources import LocalObjectSource
 from twap_pipeline_tests.conftest import DAYS, FIRST_DAY, PREFIX, failure_message, run_pipeline
 from twap_pipeline_tests.test_assets_orders import assert_orders_match, table_orders
 from twap_pipeline_tests.truth import expected_orders
@@ -18,7 +19,8 @@ LAST_DAY = FIRST_DAY + timedelta(days=DAYS - 1)
 EVENT_COLUMNS = """twap_id, to_char(event_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'),
     status, error, wallet, asset, side, size_requested::text, size_executed::text,
     notional_executed::text, duration_minutes, reduce_only, randomize,
-    (extract(epoch FROM created_at) * 1000)::bigint, partition_date"""
+    (extract(epoch FROM created_at) * 1000)::bigint, trigger_px::text, trigger_above,
+    partition_date"""
 
 
 def table_events(db) -> list[tuple]:
@@ -43,6 +45,8 @@ def expected_events(events: pl.DataFrame) -> list[tuple]:
             r["state_reduceOnly"],
             r["state_randomize"],
             r["state_timestamp"],
+            r["state_trigger_px"],
+            r["state_trigger_above"],
             r["day"],
         )
         for r in events.iter_rows(named=True)
@@ -61,7 +65,7 @@ def same_events(actual: list[tuple], expected: list[tuple], float_days: set[date
 
 
 def float_days(events: pl.DataFrame) -> set[date]:
-    return {d for d in events["day"].unique() if datagen.style_for(d)[1] == "floats"}
+    return {d for d in events["day"].unique() if sample.style_for(d).encoding == "floats"}
 
 
 def test_range_run_from_s3_loads_every_event_exactly_once(
@@ -114,9 +118,7 @@ def test_rerunning_days_and_ranges_changes_nothing(bucket, source_tree, landing,
 
 
 def test_local_source_dir_loads_the_same_rows(source_tree, events, landing, database_url, db):
-    from twap_pipeline.resources import TwapSource
-
-    source = TwapSource(source_dir=str(source_tree), prefix=PREFIX)
+    source = LocalObjectSource(directory=str(source_tree), prefix=PREFIX)
     assert run_pipeline(source, landing, database_url, FIRST_DAY, LAST_DAY).success
     same_events(table_events(db), expected_events(events), float_days(events))
 
@@ -131,11 +133,15 @@ def test_republished_file_replaces_its_partition(
     kept = events.filter(pl.col("day") == day).head(40)
     # Upstream re-publishes the day with fewer events (every other file of the day removed).
     republished = tmp_path / "republished"
-    datagen.write_dataset(republished, PREFIX, kept)
-    for key in datagen.object_keys(PREFIX, day, datagen.style_for(day)[0]):
+    sample.write_dataset(republished, PREFIX, kept)
+    for key in sample.object_keys(PREFIX, day, sample.style_for(day).layout):
         bucket.client.delete_object(Bucket=bucket.name, Key=key)
     bucket.upload_tree(republished)
-    assert run_pipeline(source, landing, database_url, day).success
+    # Most of the day's events vanish upstream: refused unless the operator says so.
+    refused = run_pipeline(source, landing, database_url, day)
+    assert not refused.success
+    assert f"{day}: the files offer 40 events where" in failure_message(refused)
+    assert run_pipeline(source, landing, database_url, day, allow_shrinking_days=True).success
     loaded = db.execute(
         "SELECT count(*) FROM twap_status WHERE partition_date = %s", [day]
     ).fetchone()[0]
@@ -161,8 +167,12 @@ def test_bad_file_fails_its_run_and_keeps_the_database(
     source = bucket.source()
     assert run_pipeline(source, landing, database_url, FIRST_DAY, LAST_DAY).success
     before = table_events(db)
-    day = FIRST_DAY  # an iso-layout, string-variant day
-    key = datagen.object_keys(PREFIX, day, datagen.style_for(day)[0])[0]
+    day = next(
+        FIRST_DAY + timedelta(n)
+        for n in range(DAYS)
+        if sample.style_for(FIRST_DAY + timedelta(n)).layout == "daily"
+    )
+    key = sample.object_keys(PREFIX, day, "daily")[0]
     path = source_tree / key
     damage(pl.read_parquet(path)).write_parquet(path)
     bucket.client.upload_file(str(path), bucket.name, key)
@@ -173,15 +183,16 @@ def test_bad_file_fails_its_run_and_keeps_the_database(
     assert table_events(db) == before
 
 
-def test_corrupt_parquet_names_the_file(bucket, source_tree, landing, database_url, db):
+def test_corrupt_file_fails_its_day_only(bucket, source_tree, events, landing, database_url, db):
     bucket.upload_tree(source_tree)
     day = FIRST_DAY + timedelta(days=1)
-    key = datagen.object_keys(PREFIX, day, datagen.style_for(day)[0])[0]
+    key = sample.object_keys(PREFIX, day, sample.style_for(day).layout)[0]
     bucket.client.put_object(Bucket=bucket.name, Key=key, Body=b"PAR1 this is not parquet")
     result = run_pipeline(bucket.source(), landing, database_url, FIRST_DAY, LAST_DAY)
     assert not result.success
-    assert f"{key}: not a readable parquet file" in failure_message(result)
-    assert db.execute("SELECT count(*) FROM twap_status").fetchone()[0] == 0
+    assert f"{day}: {key}: not a readable parquet file" in failure_message(result)
+    others = events.filter(pl.col("day") != day)
+    same_events(table_events(db), expected_events(others), float_days(events))
 
 
 def test_day_without_objects_fails_naming_it(bucket, source_tree, landing, database_url, db):
@@ -189,17 +200,20 @@ def test_day_without_objects_fails_naming_it(bucket, source_tree, landing, datab
     missing = LAST_DAY + timedelta(days=1)
     result = run_pipeline(bucket.source(), landing, database_url, LAST_DAY, missing)
     assert not result.success
-    assert f"for day(s) {missing.isoformat()}" in failure_message(result)
-    assert db.execute("SELECT count(*) FROM twap_status").fetchone()[0] == 0
+    assert f"{missing}: no objects under" in failure_message(result)
+    assert db.execute("SELECT DISTINCT partition_date FROM twap_status").fetchall() == [(LAST_DAY,)]
 
 
 def test_undated_keys_are_reported(bucket, source_tree, landing, database_url, db):
     bucket.upload_tree(source_tree)
-    bucket.client.put_object(Bucket=bucket.name, Key=PREFIX + "_SUCCESS", Body=b"")
+    marker = f"{PREFIX}date={FIRST_DAY}/_SUCCESS"
+    bucket.client.put_object(Bucket=bucket.name, Key=marker, Body=b"")
+    bucket.client.put_object(Bucket=bucket.name, Key=PREFIX + "manifest.json", Body=b"{}")
     result = run_pipeline(bucket.source(), landing, database_url, FIRST_DAY)
     assert result.success
     metadata = result.asset_materializations_for_node("twap_status")[0].metadata
-    assert metadata["undated_keys"].value == [PREFIX + "_SUCCESS"]
+    assert metadata["undated_keys"].value == [PREFIX + "manifest.json"]
+    assert metadata["skipped_keys"].value == {marker: "a marker or hidden file"}
 
 
 def test_rerun_reuses_landed_files_and_drops_replaced_ones(
@@ -207,8 +221,8 @@ def test_rerun_reuses_landed_files_and_drops_replaced_ones(
 ):
     bucket.upload_tree(source_tree)
     source = bucket.source()
-    day = FIRST_DAY + timedelta(days=3)
-    keys = datagen.object_keys(PREFIX, day, datagen.style_for(day)[0])
+    day = FIRST_DAY + timedelta(days=2)  # hive_hourly: 24 parquet files
+    keys = sample.object_keys(PREFIX, day, sample.style_for(day).layout)
 
     def landed_files() -> dict:
         result = run_pipeline(source, landing, database_url, day)
@@ -226,16 +240,15 @@ def test_rerun_reuses_landed_files_and_drops_replaced_ones(
         "files_downloaded": 0,
         "files_reused": len(keys),
     }
-    # Upstream re-publishes one file with other content: only that one is fetched again.
-    path = source_tree / keys[0]
-    pl.read_parquet(path).head(5).write_parquet(path)
-    bucket.client.upload_file(str(path), bucket.name, keys[0])
+    # Upstream re-publishes one file with the same rows, compressed otherwise: only that one
+    # is fetched again.
+    path = source_tree / keys[-1]
+    pl.read_parquet(path).write_parquet(path, compression="gzip")
+    bucket.client.upload_file(str(path), bucket.name, keys[-1])
     assert landed_files() == {
         "objects": len(keys),
         "files_downloaded": 1,
         "files_reused": len(keys) - 1,
     }
-    etags = {o.etag for o in source.list_objects() if o.key in keys}
-    on_disk = list((Path(landing.directory) / day.isoformat() / "files").iterdir())
-    assert {p.name.split("__")[0] for p in on_disk} == etags  # the old copy is gone
-    assert len(on_disk) == len(keys)
+    on_disk = sorted(p.name for p in (Path(landing.directory) / day.isoformat()).iterdir())
+    assert len(on_disk) == 2 * len(keys)  # each file and its sidecar; the old copy is gone

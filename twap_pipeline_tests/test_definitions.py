@@ -3,7 +3,6 @@
 import itertools
 
 from dagster import AssetKey, DefaultScheduleStatus, DefaultSensorStatus
-from dagster._core.definitions.backfill_policy import BackfillPolicyType
 
 from twap_pipeline.definitions import defs
 
@@ -17,29 +16,41 @@ def test_asset_graph_is_the_ingest_chain_then_orders():
     for name in chain:
         node = graph.get(AssetKey(name))
         assert node.partitions_def.timezone == "UTC"
-        assert node.backfill_policy.policy_type == BackfillPolicyType.SINGLE_RUN
+        assert node.backfill_policy.max_partitions_per_run is None  # one run for any range
     assert graph.get(AssetKey("twap_status")).group_name == "twap_ingest"
 
 
-def test_blocking_checks_guard_both_tables():
+def test_checks_guard_both_tables_and_only_unknown_statuses_merely_warn():
     graph = defs.resolve_asset_graph()
-    checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
-    assert {
-        ("twap_status", "rows_match_source"),
-        ("twap_status", "unique_event_keys"),
-        ("twap_status", "rows_valid"),
-        ("twap_status", "lifecycle_consistent"),
-        ("twap_status", "freshness_check"),
-        ("twap_orders", "one_row_per_twap"),
-        ("twap_orders", "executed_within_requested"),
-    } == checks
+    blocking = {
+        (key.asset_key.to_user_string(), key.name): graph.get_check_spec(key).blocking
+        for key in graph.asset_check_keys
+    }
+    assert blocking == {
+        ("twap_status", "rows_match_source"): True,
+        ("twap_status", "unique_event_keys"): True,
+        ("twap_status", "rows_valid"): True,
+        ("twap_status", "lifecycle_consistent"): True,
+        ("twap_status", "no_day_shrinks"): True,
+        ("twap_status", "statuses_known"): False,
+        ("twap_orders", "one_row_per_twap"): True,
+        ("twap_orders", "executed_within_requested"): True,
+    }
 
 
-def test_sensors_and_schedule_run_by_default():
+def test_twap_status_has_a_freshness_policy():
+    node = defs.resolve_asset_graph().get(AssetKey("twap_status"))
+    policy = node.freshness_policy
+    assert policy.fail_window.to_timedelta().total_seconds() == 26 * 3600
+    assert policy.warn_window.to_timedelta().total_seconds() == 2 * 3600
+
+
+def test_sensor_and_schedule_run_by_default():
     sensors = {s.name: s for s in defs.sensors}
-    assert set(sensors) == {"twap_status_s3_sensor", "twap_freshness_sensor"}
-    assert all(s.default_status == DefaultSensorStatus.RUNNING for s in sensors.values())
-    assert sensors["twap_status_s3_sensor"].job_name == "twap_daily_job"
+    assert set(sensors) == {"twap_status_s3_sensor"}
+    sensor = sensors["twap_status_s3_sensor"]
+    assert sensor.default_status == DefaultSensorStatus.RUNNING
+    assert sensor.job_name == "twap_daily_job"
     schedule = defs.resolve_schedule_def("twap_status_daily_schedule")
     assert schedule.cron_schedule == "30 0 * * *"
     assert schedule.execution_timezone == "UTC"

@@ -1,45 +1,49 @@
-"""The source resource against moto's S3 server: requester-pays on the wire, listing,
-verified downloads, retries."""
+"""The sources against moto's S3 server and a local directory: requester-pays on the wire,
+listing, verified downloads (single-part and multipart), retries; the landing area."""
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from boto3.s3.transfer import TransferConfig
 from botocore.awsrequest import AWSResponse
 
 from twap_pipeline.resources import (
+    LandingArea,
+    LocalObjectSource,
+    S3ObjectSource,
     SourceIntegrityError,
     SourceObject,
-    TwapSource,
+    SourceUnavailableError,
 )
 from twap_pipeline_tests.conftest import FIRST_DAY, PREFIX, run_pipeline
 
 
-class WireRecordingSource(TwapSource):
-    """TwapSource whose clients record every HTTP request they send."""
+class WireRecordingSource(S3ObjectSource):
+    """S3ObjectSource whose client records every HTTP request it sends."""
 
     sent: ClassVar[list[tuple[str, str | None]]] = []
 
-    def get_client(self) -> Any:
-        client = super().get_client()
+    def client(self) -> Any:
+        client = super().client()
 
         def record(request: Any, event_name: str, **_: Any) -> None:
             payer = request.headers.get("x-amz-request-payer")
             self.sent.append((event_name.rsplit(".", 1)[-1], payer.decode() if payer else None))
 
-        client.meta.events.register("before-send.s3.*", record)
+        client.meta.events.unregister("before-send.s3.*", record)
+        client.meta.events.register("before-send.s3.*", record, unique_id="wire-record")
         return client
 
 
 def test_every_s3_call_of_a_run_sends_request_payer(bucket, source_tree, landing, database_url, db):
     bucket.upload_tree(source_tree)
     WireRecordingSource.sent.clear()
-    source = WireRecordingSource(
-        bucket=bucket.name, prefix=PREFIX, endpoint_url=bucket.endpoint, region_name="us-east-1"
-    )
+    source = bucket.source(WireRecordingSource)
     assert run_pipeline(source, landing, database_url, FIRST_DAY, date(2025, 6, 3)).success
     operations = {op for op, _ in WireRecordingSource.sent}
     assert {"ListObjectsV2", "GetObject"} <= operations
@@ -50,9 +54,7 @@ def test_every_s3_call_of_a_run_sends_request_payer(bucket, source_tree, landing
 
 def test_request_payer_can_be_turned_off(bucket):
     WireRecordingSource.sent.clear()
-    WireRecordingSource(
-        bucket=bucket.name, prefix=PREFIX, endpoint_url=bucket.endpoint, request_payer=""
-    ).list_objects()
+    bucket.source(WireRecordingSource, request_payer="").list_objects()
     assert WireRecordingSource.sent == [("ListObjectsV2", None)]
 
 
@@ -80,9 +82,29 @@ def test_download_is_verified_against_the_listing(bucket, tmp_path: Path):
     source.download(listed, tmp_path / "ok")
     assert (tmp_path / "ok").read_bytes() == b"abc"
     stale = SourceObject(listed.key, listed.size, "0" * 32, listed.last_modified)
-    with pytest.raises(SourceIntegrityError, match="MD5 does not match ETag"):
+    with pytest.raises(SourceIntegrityError, match="changed or removed since it was listed"):
         source.download(stale, tmp_path / "bad")
-    assert not list(tmp_path.glob("bad*"))
+
+
+def test_multipart_objects_are_verified_part_by_part(bucket, tmp_path: Path):
+    body = tmp_path / "big"
+    body.write_bytes(os.urandom(11 * 1024 * 1024))
+    parts = TransferConfig(multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024**2)
+    bucket.client.upload_file(str(body), bucket.name, PREFIX + "2025-06-01.parquet", Config=parts)
+    source = bucket.source()
+    [listed] = source.list_objects()
+    assert listed.parts == 3
+    source.download(listed, tmp_path / "copy")
+    assert (tmp_path / "copy").read_bytes() == body.read_bytes()
+
+
+@pytest.mark.parametrize("etag", ["../../../../x/pwn-1", "abc", "0" * 32 + "-x", "0" * 33])
+def test_malformed_etags_are_refused(bucket, tmp_path: Path, etag):
+    bucket.client.put_object(Bucket=bucket.name, Key=PREFIX + "2025-06-01.parquet", Body=b"abc")
+    [listed] = bucket.source().list_objects()
+    hostile = SourceObject(listed.key, listed.size, etag, listed.last_modified)
+    with pytest.raises(SourceIntegrityError, match="malformed ETag"):
+        bucket.source().download(hostile, tmp_path / "x")
 
 
 class EmptyBody:
@@ -94,9 +116,9 @@ def test_transient_s3_errors_are_retried(bucket, tmp_path: Path):
     bucket.client.put_object(Bucket=bucket.name, Key=PREFIX + "2025-06-01.parquet", Body=b"abc")
     failures = {"left": 2}
 
-    class FlakySource(TwapSource):
-        def get_client(self) -> Any:
-            client = super().get_client()
+    class FlakySource(S3ObjectSource):
+        def client(self) -> Any:
+            client = super().client()
 
             def flaky(request: Any, **_: Any) -> AWSResponse | None:
                 if request.method == "GET" and failures["left"]:
@@ -104,26 +126,43 @@ def test_transient_s3_errors_are_retried(bucket, tmp_path: Path):
                     return AWSResponse(request.url, 503, {}, EmptyBody())
                 return None
 
-            client.meta.events.register("before-send.s3.GetObject", flaky)
+            client.meta.events.register("before-send.s3.GetObject", flaky, unique_id="flaky")
             return client
 
-    source = FlakySource(
-        bucket=bucket.name, prefix=PREFIX, endpoint_url=bucket.endpoint, max_attempts=4
-    )
+    source = bucket.source(FlakySource)
     [listed] = source.list_objects()
     source.download(listed, tmp_path / "file")
     assert failures["left"] == 0
     assert (tmp_path / "file").read_bytes() == b"abc"
 
 
-def test_local_source_dir_lists_like_the_bucket(tmp_path: Path):
+def test_local_source_lists_like_the_bucket(tmp_path: Path):
     (tmp_path / PREFIX / "date=2025-06-01").mkdir(parents=True)
     (tmp_path / PREFIX / "date=2025-06-01" / "part-0.parquet").write_bytes(b"abc")
-    [obj] = TwapSource(source_dir=str(tmp_path), prefix=PREFIX).list_objects()
+    [obj] = LocalObjectSource(directory=str(tmp_path), prefix=PREFIX).list_objects()
     assert obj.key == f"{PREFIX}date=2025-06-01/part-0.parquet"
     assert obj.etag == "900150983cd24fb0d6963f7d28e17f72"  # MD5, like a single-part S3 ETag
 
 
-def test_missing_local_source_dir_is_named(tmp_path: Path):
-    with pytest.raises(FileNotFoundError, match="TWAP_SOURCE_DIR"):
-        TwapSource(source_dir=str(tmp_path / "nope"), prefix=PREFIX).list_objects()
+def test_missing_local_source_is_named(tmp_path: Path):
+    with pytest.raises(SourceUnavailableError, match="does not exist"):
+        LocalObjectSource(directory=str(tmp_path / "nope"), prefix=PREFIX).list_objects()
+
+
+def test_landed_files_are_reused_only_while_they_re_verify(bucket, tmp_path: Path):
+    # A legal S3 key far longer than a file name may be.
+    key = PREFIX + "/".join(["deep" * 12] * 12) + "/2025-06-01.parquet"
+    bucket.client.put_object(Bucket=bucket.name, Key=key, Body=b"abc")
+    source = bucket.source()
+    [obj] = source.list_objects()
+    assert len(obj.key) > 600
+    landing = LandingArea(directory=str(tmp_path / "landing"))
+    day = date(2025, 6, 1)
+    assert landing.reusable(day, obj) is None
+    path = landing.receive(day, obj, lambda dest: source.download(obj, dest))
+    assert path.read_bytes() == b"abc"
+    assert path.parent.parent == (tmp_path / "landing").resolve()
+    assert landing.reusable(day, obj) == path
+    path.write_bytes(b"abd")  # the same size, other bytes: a corrupt landed copy
+    assert landing.reusable(day, obj) is None
+    assert not path.exists()

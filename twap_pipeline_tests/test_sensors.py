@@ -1,18 +1,19 @@
-"""The S3 sensor against moto: new objects request a run, an unchanged bucket requests
-nothing, a re-published file requests a new run, and keys it cannot place are reported."""
+"""The S3 sensor against moto: new objects request a run, an unchanged bucket requests nothing,
+a re-published file requests a new run, keys it cannot place are reported, hourly objects keep
+today loading, and a first tick over a long history asks for a few range runs."""
 
 from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from dagster import AssetMaterialization, build_sensor_context
-from dagster._core.test_utils import freeze_time
 
 from twap_pipeline.definitions import defs
-from twap_pipeline.sensors import twap_status_s3_sensor
+from twap_pipeline.jobs import PARTITION_TAG
+from twap_pipeline.sensors import RANGE_END, RANGE_START, first_tick_ranges, twap_status_s3_sensor
 from twap_pipeline_tests.conftest import PREFIX
 
 
@@ -21,26 +22,14 @@ def tick(bucket, instance):
     """Evaluate one sensor tick from a cursor: (run requests, skip reason, next cursor)."""
 
     def evaluate(cursor: str | None):
-        context = build_sensor_context(
+        with build_sensor_context(
             cursor=cursor,
             instance=instance,
             resources={"source": bucket.source()},
             definitions=defs,
-        )
-        data = twap_status_s3_sensor.evaluate_tick(context)
-        skip = data.skip_message
-        return data.run_requests, skip, data.cursor
-
-    return evaluate
-
-
-@pytest.fixture
-def bucket_tick_at(tick):
-    """A tick evaluated as if the clock showed ``when`` (UTC)."""
-
-    def evaluate(when: str, cursor: str | None):
-        with freeze_time(datetime.fromisoformat(when).replace(tzinfo=UTC)):
-            return tick(cursor)
+        ) as context:
+            data = twap_status_s3_sensor.evaluate_tick(context)
+        return data.run_requests, data.skip_message, data.cursor
 
     return evaluate
 
@@ -50,10 +39,13 @@ def put(bucket, key: str, body: bytes) -> None:
 
 
 def test_new_changed_and_unchanged_objects(bucket, tick):
+    _, skip, cursor = tick(None)  # a first tick on an empty bucket
+    assert "no new or changed objects among 0" in skip
     put(bucket, "2025-06-01.parquet", b"one")
-    requests, skip, cursor = tick(None)
+    requests, skip, cursor = tick(cursor)
     assert [r.partition_key for r in requests] == ["2025-06-01"]
     assert requests[0].run_key.startswith("2025-06-01:")
+    assert requests[0].tags[PARTITION_TAG] == "2025-06-01"
     assert len(json.loads(cursor)["at_watermark"]) == 1
 
     requests, skip, cursor = tick(cursor)
@@ -78,50 +70,69 @@ def test_new_changed_and_unchanged_objects(bucket, tick):
 
 
 def test_keys_it_cannot_place_are_reported(bucket, tick):
-    put(bucket, "_SUCCESS", b"")
+    _, _, cursor = tick(None)
+    put(bucket, "manifest.json", b"{}")
     put(bucket, "date=2019-01-01/part-0.parquet", b"before the first partition")
-    requests, skip, cursor = tick(None)
+    put(bucket, "date=2025-06-01/_SUCCESS", b"")  # a marker: not data, not reported
+    requests, skip, cursor = tick(cursor)
     assert requests == []
     assert "2 new object(s) not placed in a partition" in skip
-    assert PREFIX + "_SUCCESS" in skip
+    assert PREFIX + "manifest.json" in skip
     # Reported once, not on every tick.
     _, skip, _ = tick(cursor)
     assert "not placed" not in skip
 
 
-def test_a_day_seen_before_it_closed_is_requested_once_it_has(bucket, bucket_tick_at):
-    put(bucket, "2025-06-01.parquet", b"written during the day")
-    requests, skip, cursor = bucket_tick_at("2025-06-01T18:00:00", None)
-    assert requests == []
-    assert "1 new object(s) not placed" in skip
-    assert json.loads(cursor)["pending_days"] == ["2025-06-01"]
-    requests, _, cursor = bucket_tick_at("2025-06-02T00:05:00", cursor)
-    assert [r.partition_key for r in requests] == ["2025-06-01"]
-    assert json.loads(cursor)["pending_days"] == []
+def test_each_new_hour_requests_today_again(bucket, tick):
+    _, _, cursor = tick(None)
+    today = datetime.now(UTC).date()
+    hour = f"hourly/{today:%Y/%m/%d}"
+    put(bucket, f"{hour}/00/part-0.parquet", b"midnight")
+    first, _, cursor = tick(cursor)
+    assert [r.partition_key for r in first] == [today.isoformat()]
+    put(bucket, f"{hour}/01/part-0.parquet", b"one o'clock")
+    second, _, cursor = tick(cursor)
+    assert [r.partition_key for r in second] == [today.isoformat()]
+    assert second[0].run_key != first[0].run_key
+    assert second[0].tags["twap/objects"] == "2"
+
+
+def test_first_tick_over_a_long_history_asks_for_one_range_run(bucket, tick):
+    days = [date(2025, 1, 1) + timedelta(n) for n in range(300)]
+    for day in days:
+        put(bucket, f"date={day}/part-0.parquet", b"x")
+    started = time.perf_counter()
+    requests, _, cursor = tick(None)
+    assert time.perf_counter() - started < 30  # a sensor tick may take 60 s
+    [request] = requests
+    assert request.partition_key is None
+    assert (request.tags[RANGE_START], request.tags[RANGE_END]) == ("2025-01-01", "2025-10-27")
+    assert request.tags["twap/objects"] == "300"
+    # The cursor holds what shares the newest second, never the history.
+    assert len(cursor) < 4000
+    time.sleep(1.1)
+    put(bucket, "2025-10-28.parquet", b"later")
+    requests, _, cursor = tick(cursor)
+    assert [r.partition_key for r in requests] == ["2025-10-28"]
 
 
 def test_first_tick_skips_days_already_loaded(bucket, tick, instance):
-    put(bucket, "2025-06-01.parquet", b"one")
-    put(bucket, "2025-06-02.parquet", b"two")
-    instance.report_runless_asset_event(
-        AssetMaterialization(asset_key="twap_status", partition="2025-06-01")
-    )
-    requests, _, _ = tick(None)
-    assert [r.partition_key for r in requests] == ["2025-06-02"]
+    for day in ("2025-06-01", "2025-06-02", "2025-06-03", "2025-06-04"):
+        put(bucket, f"{day}.parquet", b"x")
+    for day in ("2025-06-01", "2025-06-02"):
+        instance.report_runless_asset_event(
+            AssetMaterialization(asset_key="twap_status", partition=day)
+        )
+    [request], _, _ = tick(None)
+    assert (request.tags[RANGE_START], request.tags[RANGE_END]) == ("2025-06-03", "2025-06-04")
 
 
-def test_cursor_stays_small_over_a_long_history(bucket, tick):
-    for n in range(500):
-        day = f"2025-{1 + n // 28 % 12:02d}-{1 + n % 28:02d}"
-        put(bucket, f"date={day}/part-{n // 336}.parquet", b"x")
-    started = time.perf_counter()
-    requests, _, cursor = tick(None)
-    elapsed = time.perf_counter() - started
-    assert len({r.partition_key for r in requests}) == len(requests) == 336
-    assert elapsed < 30  # a sensor tick may take 60 s; a few hundred objects take well under
-    # The cursor holds what shares the newest second, never the history.
-    time.sleep(1.1)
-    put(bucket, "2025-06-30.parquet", b"later")
-    requests, _, cursor = tick(cursor)
-    assert [r.partition_key for r in requests] == ["2025-06-30"]
-    assert len(cursor) < 200
+def test_first_tick_ranges_join_across_loaded_days_but_not_empty_ones():
+    missing = ["2025-01-01", "2025-01-03", "2025-01-05", "2025-01-07", "2025-01-09",
+               "2025-01-11", "2025-01-13", "2025-01-20"]  # fmt: skip
+    with_objects = {f"2025-01-{d:02d}" for d in range(1, 14)} | {"2025-01-20"}
+    ranges = first_tick_ranges(missing, with_objects)
+    assert len(ranges) <= 5
+    assert ranges[-1] == ("2025-01-20", "2025-01-20")  # days 14-19 have nothing to load
+    covered = {d for first, last in ranges for d in missing if first <= d <= last}
+    assert covered == set(missing)

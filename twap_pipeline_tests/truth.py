@@ -8,14 +8,17 @@ from decimal import Decimal
 
 import polars as pl
 
+TERMINAL = ("finished", "terminated", "error")
+RANK = {"waitingForTrigger": 0, "activated": 1, **dict.fromkeys(TERMINAL, 3)}
+
 
 def expected_orders(events: pl.DataFrame) -> dict[int, dict]:
     """One summary per TWAP: final status, executed size/notional, average price."""
     orders: dict[int, dict] = {}
     for (twap_id,), group in events.sort("time").group_by("twap_id", maintain_order=True):
-        rows = group.to_dicts()
+        rows = sorted(group.to_dicts(), key=_event_order)
         latest = rows[-1]
-        terminal = next((r for r in rows if r["status"] != "activated"), None)
+        terminal = next((r for r in rows if r["status"] in TERMINAL), None)
         activated = next((r for r in rows if r["status"] == "activated"), None)
         size = Decimal(latest["state_executedSz"])
         notional = Decimal(latest["state_executedNtl"])
@@ -27,7 +30,7 @@ def expected_orders(events: pl.DataFrame) -> dict[int, dict]:
             "side": latest["state_side"],
             "size_requested": requested,
             "duration_minutes": latest["state_minutes"],
-            "status": terminal["status"] if terminal else "activated",
+            "status": terminal["status"] if terminal else latest["status"],
             "error": terminal["error"] if terminal else None,
             "activated_at": activated["time"][:26] if activated else None,
             "ended_at": terminal["time"][:26] if terminal else None,
@@ -36,8 +39,20 @@ def expected_orders(events: pl.DataFrame) -> dict[int, dict]:
             "avg_price": notional / size if size > 0 else None,
             "fill_ratio": size / requested if requested > 0 else None,
             "event_count": len(rows),
+            "trigger_px": _decimal_or_none(latest["state_trigger_px"]),
+            "trigger_above": latest["state_trigger_above"],
         }
     return orders
+
+
+def _trigger(row: dict) -> dict | None:
+    if row["state_trigger_px"] is None:
+        return None
+    return {"px": row["state_trigger_px"], "above": row["state_trigger_above"]}
+
+
+def _decimal_or_none(text: str | None) -> Decimal | None:
+    return Decimal(text) if text is not None else None
 
 
 def _utc_text(time: str) -> str:
@@ -50,7 +65,7 @@ def _created_text(millis: int) -> str:
 
 
 def _event_order(row: dict) -> tuple:
-    return (row["time"][:26], row["status"] != "activated", row["status"])
+    return (row["time"][:26], RANK.get(row["status"], 2), row["status"])
 
 
 def wallet_twaps(
@@ -92,6 +107,8 @@ def wallet_twaps(
                 "reduce_only": latest["state_reduceOnly"],
                 "randomize": latest["state_randomize"],
                 "error": latest["error"],
+                "trigger": _trigger(latest),
+                "stop_px": latest["state_stopPx"],
                 "events": [
                     (
                         _utc_text(e["time"]),

@@ -1,6 +1,6 @@
-"""Dagster assets: twap_status (list, download, load) and twap_orders derived from it."""
+"""Dagster assets: twap_status (list, download, load each day) and twap_orders derived from it."""
 
-from twap_pipeline.assets.ingest import twap_status
 from twap_pipeline.assets.orders import twap_orders
+from twap_pipeline.assets.status import twap_status
 
 __all__ = ["twap_orders", "twap_status"]

@@ -1,43 +1,43 @@
 """``twap_orders``: one row per TWAP, recomputed after each load for the TWAPs it touched."""
 
-from dagster import AssetExecutionContext, MaterializeResult, asset
+from dagster import AssetExecutionContext, Failure, MaterializeResult, asset
 
-from twap_pipeline.assets.ingest import INGEST, run_days, twap_status
-from twap_pipeline.checks import (
-    ORDERS_ASSET,
-    ORDERS_CHECKS,
-    check_specs,
-    orders_checks,
-    reject_if_failed,
-)
-from twap_pipeline.loading import refresh_orders
+from twap_pipeline.assets.status import DAILY, ORDERS, twap_status
+from twap_pipeline.checks import orders as orders_checks
+from twap_pipeline.checks.verdicts import check_result
+from twap_pipeline.loading.orders import refresh_orders
+from twap_pipeline.partitions import run_days
 from twap_pipeline.resources import PostgresResource
-
-ORDER_TOTALS = """
-SELECT count(*) AS twaps,
-    count(*) FILTER (WHERE status = 'activated') AS running,
-    count(DISTINCT wallet) AS wallets
-FROM twap_orders JOIN touched_twaps USING (twap_id)
-"""
 
 
 @asset(
     deps=[twap_status],
     kinds={"postgres"},
-    check_specs=check_specs(ORDERS_ASSET, ORDERS_CHECKS),
+    check_specs=[c.spec(ORDERS) for c in orders_checks.CHECKS],
     description="One row per TWAP: final status, executed size/notional, average price.",
-    **INGEST,
+    **DAILY,
 )
 def twap_orders(context: AssetExecutionContext, postgres: PostgresResource):
     days = run_days(context)
     postgres.ensure_schema()
-    with postgres.connect() as conn:
-        refresh_orders(conn, days)
-        twaps, running, wallets = conn.execute(ORDER_TOTALS).fetchone()
-        outcomes = orders_checks(conn)
-        yield from reject_if_failed(conn, ORDERS_ASSET, outcomes, "twap_orders refresh")
+    with postgres.connect(autocommit=True) as conn:
+        refresh = refresh_orders(conn, days)
+    by_check = {v.check: v for v in refresh.verdicts}
+    results = [
+        check_result(ORDERS, c, dict.fromkeys(days, by_check[c.name])) for c in orders_checks.CHECKS
+    ]
+    if not refresh.committed:
+        yield from results
+        span = f"{days[0]}" if len(days) == 1 else f"{days[0]} .. {days[-1]}"
+        raise Failure(
+            description=f"{span}: twap_orders refresh rolled back, the database is unchanged: "
+            f"{refresh.failure()}"
+        )
     yield MaterializeResult(
-        metadata={"twaps_recomputed": twaps, "still_running": running, "wallets": wallets}
+        metadata={
+            "twaps_recomputed": refresh.twaps,
+            "still_running": refresh.running,
+            "wallets": refresh.wallets,
+        }
     )
-    for outcome in outcomes:
-        yield outcome.result(ORDERS_ASSET)
+    yield from results

@@ -1,0 +1,219 @@
+"""Checks of ``twap_status``, evaluated on each day's load inside its transaction.
+
+Row rules are row-local: evaluated with polars on each file's rows in the parsing thread, as
+they stream into COPY. ``rows_match_source`` compares the rows offered with the count
+PostgreSQL reports its COPY stored; duplicates are caught by the primary key; the lifecycle is
+judged over the day's rows plus every stored event of the same TWAPs in other days.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+
+import polars as pl
+import psycopg
+
+from twap_pipeline.checks.verdicts import SAMPLE_ROWS, CheckDefinition, Verdict, jsonable
+from twap_pipeline.formats.status import KNOWN_STATUSES
+from twap_pipeline.loading.days import DayEvidence
+from twap_pipeline.tables import status as table
+
+ROWS_MATCH_SOURCE = CheckDefinition(
+    "rows_match_source", "Rows loaded equal rows read from the source files, per partition."
+)
+UNIQUE_EVENT_KEYS = CheckDefinition(
+    "unique_event_keys", "No two events share (twap_id, event_time, status)."
+)
+ROWS_VALID = CheckDefinition(
+    "rows_valid",
+    "twap_id >= 0; wallet 0x + 40 hex; side B/A; sizes >= 0 and executed <= requested; event "
+    "time within its partition's UTC day; creation time at most a minute after the event, at "
+    "most a year before it, and not before 2023; coin and error texts of sane length.",
+)
+LIFECYCLE_CONSISTENT = CheckDefinition(
+    "lifecycle_consistent",
+    "At most one terminal event per TWAP, never before its activation; waitingForTrigger never "
+    "after the activation.",
+)
+NO_DAY_SHRINKS = CheckDefinition(
+    "no_day_shrinks",
+    "A reload keeps at least half of a day's stored events (a re-published empty or truncated "
+    "file would otherwise delete them); the run config allow_shrinking_days overrides it.",
+)
+STATUSES_KNOWN = CheckDefinition(
+    "statuses_known",
+    "Every status is one the lifecycle knows (waitingForTrigger, activated, finished, "
+    "terminated, error). Others are loaded verbatim and treated as not terminal; this warns.",
+    warn_only=True,
+)
+CHECKS = [
+    ROWS_MATCH_SOURCE,
+    UNIQUE_EVENT_KEYS,
+    ROWS_VALID,
+    LIFECYCLE_CONSISTENT,
+    NO_DAY_SHRINKS,
+    STATUSES_KNOWN,
+]
+TERMINAL_STATUSES = ("finished", "terminated", "error")
+# A reload may replace a day with fewer events, but not with less than this share of them.
+KEEP_AT_LEAST = 0.5
+MAX_COIN_LENGTH = 32
+MAX_ERROR_LENGTH = 1000
+
+_day_start = pl.col("partition_date").cast(pl.Datetime("us", "UTC"))
+_HYPERLIQUID_ERA = pl.datetime(2023, 1, 1, time_zone="UTC")
+# Each rule: (problem, polars expression that is true when a row breaks it).
+ROW_RULES = {
+    "negative twap_id": pl.col("twap_id") < 0,
+    "wallet": ~pl.col("wallet").str.contains(r"^0x[0-9a-f]{40}$"),
+    "side": ~pl.col("side").is_in(["B", "A"]),
+    # Sign and order need no more precision than a float's.
+    "negative size": pl.any_horizontal(
+        pl.col(c).cast(pl.Float64) < 0
+        for c in ("size_requested", "size_executed", "notional_executed")
+    ),
+    "executed > requested": pl.col("size_executed").cast(pl.Float64)
+    > pl.col("size_requested").cast(pl.Float64),
+    "event time outside partition day": (pl.col("event_time") < _day_start)
+    | (pl.col("event_time") >= _day_start + pl.duration(days=1)),
+    "created after the event": pl.col("created_at") > pl.col("event_time") + pl.duration(minutes=1),
+    "created over a year before the event": pl.col("created_at")
+    < pl.col("event_time") - pl.duration(days=366),
+    "created before 2023": pl.col("created_at") < _HYPERLIQUID_ERA,
+    "coin too long": pl.col("asset").str.len_chars() > MAX_COIN_LENGTH,
+    "error too long": pl.col("error").str.len_chars().fill_null(0) > MAX_ERROR_LENGTH,
+}
+SAMPLE_COLUMNS = [
+    "partition_date", "twap_id", "event_time", "created_at", "status", "wallet", "side",
+    "size_requested", "size_executed", "notional_executed", "s3_object_key",
+]  # fmt: skip
+
+
+def invalid_rows(events: pl.DataFrame) -> pl.DataFrame:
+    """The rows of ``events`` that break a rule, with the rules they break in ``problems``."""
+    broken = events.select(
+        *SAMPLE_COLUMNS,
+        problems=pl.concat_list(
+            pl.when(rule).then(pl.lit(name)).otherwise(None) for name, rule in ROW_RULES.items()
+        ).list.drop_nulls(),
+    )
+    return broken.filter(pl.col("problems").list.len() > 0)
+
+
+def rows_valid(invalid: pl.DataFrame) -> Verdict:
+    samples = invalid.sort("event_time").head(SAMPLE_ROWS).to_dicts()
+    return ROWS_VALID.verdict(
+        invalid.is_empty(), jsonable(samples), {"invalid_rows": invalid.height}
+    )
+
+
+def rows_match_source(offered: int, stored: int) -> Verdict:
+    """``stored`` is the row count PostgreSQL reported for the day's COPY (rows it kept)."""
+    return ROWS_MATCH_SOURCE.verdict(
+        stored == offered, details={"rows_in_files": offered, "rows_loaded": stored}
+    )
+
+
+def duplicate_keys(events: pl.DataFrame, conflict: str | None) -> Verdict:
+    """Duplicate event keys within the day's rows; when there are none but PostgreSQL refused
+    the COPY, ``conflict`` says which stored event of another day the load clashed with."""
+    key = ["twap_id", "event_time", "status"]
+    dupes = events.filter(pl.struct(key).is_duplicated())
+    if dupes.is_empty() and conflict is None:
+        return UNIQUE_EVENT_KEYS.verdict(True)
+    if dupes.is_empty():
+        return UNIQUE_EVENT_KEYS.verdict(False, details={"conflict": conflict})
+    samples = dupes.select(*key, "s3_object_key").head(SAMPLE_ROWS).to_dicts()
+    return UNIQUE_EVENT_KEYS.verdict(False, jsonable(samples), {"duplicate_rows": dupes.height})
+
+
+def day_not_shrunk(day: date, stored_before: int, offered: int, allowed: bool) -> Verdict:
+    passed = allowed or offered >= stored_before * KEEP_AT_LEAST
+    details = {"rows_stored_before": stored_before, "rows_offered": offered}
+    if not passed:
+        details["message"] = (
+            f"{day}: the files offer {offered} events where {stored_before} are stored; "
+            "reloading would delete most of the day (run with allow_shrinking_days to force)"
+        )
+    return NO_DAY_SHRINKS.verdict(passed, details=details)
+
+
+def statuses_known(events: pl.DataFrame) -> Verdict:
+    unknown = events.filter(~pl.col("status").is_in(list(KNOWN_STATUSES.values())))
+    counts = Counter(unknown["status"].to_list())
+    samples = unknown.select("twap_id", "event_time", "status", "s3_object_key")
+    return STATUSES_KNOWN.verdict(
+        unknown.is_empty(),
+        jsonable(samples.head(SAMPLE_ROWS).to_dicts()),
+        {"unknown_statuses": dict(counts)} if counts else {},
+    )
+
+
+LIFECYCLE_COLUMNS = {
+    "twap_id": pl.Int64,
+    "event_time": pl.Datetime("us", "UTC"),
+    "status": pl.String,
+    "partition_date": pl.Date,
+}
+
+
+def staying_events(conn: psycopg.Connection, day: date, twap_ids: tuple[int, int]) -> pl.DataFrame:
+    """Stored events of the TWAPs in ``twap_ids`` (first, last) outside ``day``."""
+    params = {"first_id": twap_ids[0], "last_id": twap_ids[1], "day": day}
+    rows = conn.execute(table.STAYING_EVENTS, params).fetchall()
+    return pl.DataFrame(rows, schema=LIFECYCLE_COLUMNS, orient="row")
+
+
+def lifecycle_consistent(events: pl.DataFrame, staying: pl.DataFrame) -> Verdict:
+    """Over the day's rows and the stored rows that stay: at most one terminal event per TWAP,
+    none before its activation, and no waitingForTrigger after the activation."""
+    terminal = pl.col("status").is_in(TERMINAL_STATUSES)
+    everything = pl.concat([events.select(list(LIFECYCLE_COLUMNS)), staying])
+    mine = everything.filter(pl.col("twap_id").is_in(events["twap_id"].unique().implode()))
+    bad = (
+        mine.group_by("twap_id")
+        .agg(
+            terminal_events=terminal.sum(),
+            activated_at=pl.col("event_time").filter(pl.col("status") == "activated").min(),
+            first_terminal_at=pl.col("event_time").filter(terminal).min(),
+            last_waiting_at=pl.col("event_time")
+            .filter(pl.col("status") == "waitingForTrigger")
+            .max(),
+        )
+        .filter(
+            (pl.col("terminal_events") > 1)
+            | (pl.col("first_terminal_at") < pl.col("activated_at"))
+            | (pl.col("last_waiting_at") > pl.col("activated_at"))
+        )
+        .sort("twap_id")
+    )
+    return LIFECYCLE_CONSISTENT.verdict(
+        bad.is_empty(),
+        jsonable(bad.head(SAMPLE_ROWS).to_dicts()),
+        {"inconsistent_twaps": bad.height},
+    )
+
+
+def gather_for_lifecycle(conn: psycopg.Connection, day: date, rows: pl.DataFrame) -> pl.DataFrame:
+    """The stored events the lifecycle check needs besides the day's own."""
+    return staying_events(conn, day, (rows["twap_id"].min(), rows["twap_id"].max()))
+
+
+def judge_day(evidence: DayEvidence) -> list[Verdict]:
+    """Every check of one day's load. When PostgreSQL refused the COPY for a duplicate key,
+    only that is reported: nothing was stored to judge."""
+    unique = duplicate_keys(evidence.rows, evidence.conflict)
+    if not unique.passed:
+        return [unique]
+    staying = evidence.gathered if evidence.gathered is not None else evidence.rows.clear()
+    return [
+        unique,
+        rows_match_source(evidence.rows.height, evidence.stored),
+        rows_valid(evidence.invalid),
+        lifecycle_consistent(evidence.rows, staying.select(list(LIFECYCLE_COLUMNS))),
+        day_not_shrunk(
+            evidence.day, evidence.stored_before, evidence.rows.height, evidence.allow_shrinking
+        ),
+        statuses_known(evidence.rows),
+    ]
