@@ -96,6 +96,6 @@ def test_one_corrupt_day_costs_only_itself(tmp_path, database_url, db, instance)
     (root / bad_key).write_bytes(good_bytes)
     assert run_pipeline(source, landing, database_url, bad_day, instance=instance).success
     same_events(table_events(db), expected_events(events), set())
-    assert db.execute("SELECT count(*) FROM twap_orders").fetchone()[0] == events[
-        "twap_id"
-    ].n_unique()
+    assert (
+        db.execute("SELECT count(*) FROM twap_orders").fetchone()[0] == events["twap_id"].n_unique()
+    )
