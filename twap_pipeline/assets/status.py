@@ -6,6 +6,7 @@ ends failed naming it and why. A run covers one day or a whole range
 (``BackfillPolicy.single_run``).
 """
 
+import time
 from collections import Counter, defaultdict
 from datetime import date
 from typing import Any
@@ -44,6 +45,7 @@ DAILY = {
     "backfill_policy": BackfillPolicy.single_run(),
 }
 REPORT_LIMIT = 100
+PROGRESS_SECONDS = 10
 
 STATUS_DATASET = Dataset(
     table="twap_status",
@@ -53,6 +55,7 @@ STATUS_DATASET = Dataset(
     delete_day=table.DELETE_DAY,
     judge=status_checks.judge_day,
     gather=status_checks.gather_for_lifecycle,
+    distinct_columns=("twap_id", "wallet"),
 )
 
 
@@ -72,8 +75,11 @@ def load_metadata(listing: Listing, days: list[DayOutcome]) -> dict[str, Any]:
     """What a load did, for the materialization of these days."""
     files = [f for d in days for f in d.files]
     downloaded = [f for f in files if f.downloaded]
-    loaded = [d.rows for d in days if d.rows.width]
-    rows = pl.concat(loaded) if loaded else None
+
+    def distinct(column: str) -> int:
+        values = [d.distinct[column] for d in days if column in d.distinct]
+        return pl.concat(values).n_unique() if values else 0
+
     unknown: dict[str, list[str]] = defaultdict(list)
     missing: Counter[str] = Counter()
     for day in days:
@@ -95,12 +101,12 @@ def load_metadata(listing: Listing, days: list[DayOutcome]) -> dict[str, Any]:
         "files_downloaded": len(downloaded),
         "files_reused": len(files) - len(downloaded),
         "bytes_downloaded": sum(f.obj.size for f in downloaded),
-        "rows_read": sum(d.rows.height for d in days),
+        "rows_read": sum(d.rows_read for d in days),
         "rows_loaded": sum(d.stored for d in days),
         "rows_replaced": sum(d.stored_before for d in days),
         "rows_per_partition": _per_day({d.day: d.stored for d in days}),
-        "distinct_twaps": rows["twap_id"].n_unique() if rows is not None else 0,
-        "distinct_wallets": rows["wallet"].n_unique() if rows is not None else 0,
+        "distinct_twaps": distinct("twap_id"),
+        "distinct_wallets": distinct("wallet"),
         "unknown_columns": MetadataValue.json({c: d[:5] for c, d in sorted(unknown.items())}),
         "missing_columns_loaded_as_null": MetadataValue.json(dict(sorted(missing.items()))),
         "dagster/row_count": sum(d.stored for d in days),
@@ -121,10 +127,25 @@ def run_summary(outcome: RunOutcome) -> str:
     return head + ":\n" + "\n".join(lines)
 
 
-def day_line(day: DayOutcome) -> str:
-    if day.committed:
-        return f"{day.day}: {day.stored:,} events from {len(day.files)} file(s), committed"
-    return f"{day.day}: FAILED, rolled back: {day.failure}"
+class Progress:
+    """Logs each failed day at once, and committed days at most every ``PROGRESS_SECONDS``
+    (each log line is an event in Dagster's run storage: one a day slows a long backfill)."""
+
+    def __init__(self, context: AssetExecutionContext, total: int):
+        self.context, self.total = context, total
+        self.done = self.events = 0
+        self.last = time.monotonic()
+
+    def __call__(self, day: DayOutcome) -> None:
+        self.done += 1
+        self.events += day.stored
+        if not day.committed:
+            self.context.log.error(f"{day.day}: rolled back: {day.failure}")
+        elif time.monotonic() - self.last >= PROGRESS_SECONDS or self.done == self.total:
+            self.context.log.info(
+                f"{self.done}/{self.total} days done, through {day.day}: {self.events:,} events"
+            )
+            self.last = time.monotonic()
 
 
 @asset(
@@ -153,7 +174,7 @@ def twap_status(
         )
     postgres.ensure_schema()
     loader = DayLoader(STATUS_DATASET, source, landing, postgres, config.allow_shrinking_days)
-    outcome = loader.run(listing, on_day=lambda day: context.log.info(day_line(day)))
+    outcome = loader.run(listing, on_day=Progress(context, len(listing.by_day)))
     for day in outcome.days:
         landing.drop_stale(day.day, listing.by_day[day.day])
     checked = {c.name: {} for c in status_checks.CHECKS}

@@ -158,9 +158,9 @@ LIFECYCLE_COLUMNS = {
 }
 
 
-def staying_events(conn: psycopg.Connection, day: date, twap_ids: tuple[int, int]) -> pl.DataFrame:
-    """Stored events of the TWAPs in ``twap_ids`` (first, last) outside ``day``."""
-    params = {"first_id": twap_ids[0], "last_id": twap_ids[1], "day": day}
+def staying_events(conn: psycopg.Connection, day: date, twap_ids: list[int]) -> pl.DataFrame:
+    """Stored events of the TWAPs ``twap_ids`` outside ``day``."""
+    params = {"twap_ids": twap_ids, "day": day}
     rows = conn.execute(table.STAYING_EVENTS, params).fetchall()
     return pl.DataFrame(rows, schema=LIFECYCLE_COLUMNS, orient="row")
 
@@ -197,7 +197,7 @@ def lifecycle_consistent(events: pl.DataFrame, staying: pl.DataFrame) -> Verdict
 
 def gather_for_lifecycle(conn: psycopg.Connection, day: date, rows: pl.DataFrame) -> pl.DataFrame:
     """The stored events the lifecycle check needs besides the day's own."""
-    return staying_events(conn, day, (rows["twap_id"].min(), rows["twap_id"].max()))
+    return staying_events(conn, day, rows["twap_id"].unique().to_list())
 
 
 def judge_day(evidence: DayEvidence) -> list[Verdict]:

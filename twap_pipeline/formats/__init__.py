@@ -21,25 +21,37 @@ __all__ = ["FileRows", "ParseError", "read_status_file", "read_status_files"]
 
 @dataclass
 class SourceFrame:
-    """One file's rows as its format holds them, and each row's source JSON."""
+    """Rows as their format holds them, each row's source JSON, and each row's object key."""
 
-    key: str
     frame: pl.DataFrame
     raw: pl.Series
+    keys: pl.Series
 
 
-def read_source(source: Path | bytes, key: str) -> SourceFrame:
-    """Read one file (a landed path, or its bytes) listed as ``key``, whatever its format."""
-    data = source if isinstance(source, bytes) else source.read_bytes()
-    kind, payload = unwrap(data, key)
-    if kind == "json_lines":
-        frame, raw = read_json_lines(payload, key)
-        return SourceFrame(key, frame, raw if raw is not None else pl.Series("raw", [], pl.String))
+def _parquet(payload: bytes, key: str) -> SourceFrame:
     try:
         frame = pl.read_parquet(io.BytesIO(payload))
     except Exception as exc:  # polars raises several types for corrupt files
         raise ParseError(key, None, f"not a readable parquet file ({exc})") from exc
-    return SourceFrame(key, frame, raw_json(frame))
+    keys = pl.repeat(key, frame.height, dtype=pl.String, eager=True).alias("s3_object_key")
+    return SourceFrame(frame, raw_json(frame), keys)
+
+
+def read_sources(files: list[tuple[Path | bytes, str]]) -> list[SourceFrame]:
+    """Files (a landed path, or the bytes) listed under their keys, whatever their format:
+    each parquet file alone, the JSON lines files together."""
+    parquet: list[SourceFrame] = []
+    json_files: list[tuple[str, bytes]] = []
+    for data, key in files:
+        kind, payload = unwrap(data if isinstance(data, bytes) else data.read_bytes(), key)
+        if kind == "parquet":
+            parquet.append(_parquet(payload, key))
+        elif payload.strip():
+            json_files.append((key, payload))
+    if not json_files:
+        return parquet
+    found = read_json_lines(json_files)
+    return [*parquet, SourceFrame(found.frame, found.raw, found.keys)]
 
 
 def read_status_files(files: list[tuple[Path | bytes, str]], day: date) -> FileRows:
@@ -49,19 +61,24 @@ def read_status_files(files: list[tuple[Path | bytes, str]], day: date) -> FileR
     columns that some hours lack): the work is per day, not per file. When that fails, each
     file is normalised alone, so that the error names the file at fault.
     """
-    sources = [read_source(data, key) for data, key in files]
-    filled = [s for s in sources if s.frame.height]
+    filled = [s for s in read_sources(files) if s.frame.height]
     if not filled:
         return FileRows(empty_rows())
-    if len(filled) > 1:
-        keys = pl.Series("s3_object_key", [s.key for s in filled for _ in range(s.frame.height)])
-        raw = pl.concat([s.raw for s in filled])
-        try:
-            frame = pl.concat([s.frame for s in filled], how="diagonal_relaxed")
-            return normalise(frame, f"{len(filled)} files of {day}", day, raw, keys)
-        except (ParseError, pl.exceptions.PolarsError):
-            pass
-    parsed = [normalise(s.frame, s.key, day, s.raw) for s in filled]
+    keys = pl.concat([s.keys for s in filled])
+    raw = pl.concat([s.raw for s in filled])
+    try:
+        frame = pl.concat([s.frame for s in filled], how="diagonal_relaxed")
+        where = str(keys[0]) if keys.n_unique() == 1 else f"{keys.n_unique()} files of {day}"
+        return normalise(frame, where, day, raw, keys)
+    except (ParseError, pl.exceptions.PolarsError) as exc:
+        if keys.n_unique() == 1 and isinstance(exc, ParseError):
+            raise
+    parsed = []
+    for source in filled:
+        for key in source.keys.unique(maintain_order=True):
+            mine = source.keys == key
+            rows = source.frame.filter(mine)
+            parsed.append(normalise(rows, key, day, source.raw.filter(mine)))
     return FileRows(
         pl.concat([p.rows for p in parsed]),
         list(dict.fromkeys(c for p in parsed for c in p.unknown_columns)),

@@ -1,86 +1,143 @@
 """The node's JSON lines: one event per line, or one block per line
 ``{"local_time", "block_time", "block_number", "events": [event, ...]}`` (most blocks empty).
 
-Read with polars: lines whose ``events`` list is empty are dropped as text before any JSON is
-parsed, then the rest is decoded in one call. The result has the source's own nesting
-(``state`` a struct, ``status`` a string or an object) plus ``block_number``/``block_time``
-for block files; ``status.py`` takes it from there.
+Read with polars, never line by line in Python, and a day's files at once (the fixed cost of
+each polars call is then paid once a day, not once an hour): the lines are split without
+parsing any JSON, blocks with an empty ``events`` list are dropped as text, each remaining
+block's events are cut out with JSON paths (polars' reader is several times slower on nested
+lists of objects than on flat lines), and all events are decoded in one call. Each event keeps
+its source text (``raw``), its file's key, and its block's number (and time, when it has none).
 """
 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 import polars as pl
 
 from twap_pipeline.formats.base import ParseError
 
 EMPTY_BLOCK = r'"events"\s*:\s*\[\s*\]'
+BLOCK_LINE = r'"events"\s*:\s*\['
 BLOCK_COLUMNS = ("local_time", "block_time", "block_number")
+# One event's source text, where it came from, and its block's number and time.
+_EVENT_TEXTS = pl.DataFrame(
+    schema=dict.fromkeys(["key", "event", "block_number", "block_time"], pl.String)
+)
 
 
-def _lines(data: bytes) -> pl.Series:
-    """Every non-blank line as a string, without parsing any JSON (no quote handling: a JSON
-    line cannot hold a raw control character such as the separator)."""
-    frame = pl.read_csv(
-        io.BytesIO(data),
-        has_header=False,
-        separator="\x1f",
-        quote_char=None,
-        new_columns=["line"],
-        schema={"line": pl.String},
-    )
-    return frame["line"].filter(frame["line"].str.strip_chars() != "")
+@dataclass
+class JsonEvents:
+    """The events of some JSON lines files: decoded, as text, and where each came from."""
+
+    frame: pl.DataFrame
+    raw: pl.Series
+    keys: pl.Series
 
 
-def read_json_lines(data: bytes, key: str) -> tuple[pl.DataFrame, pl.Series | None]:
-    """(events, their source JSON) of a JSON lines file, blocks unpacked (each event keeps its
-    block's number)."""
-    if not data.strip():
-        return pl.DataFrame(), None
-    lines = _lines(data)
-    with_events = lines.filter(~lines.str.contains(EMPTY_BLOCK))
-    if with_events.is_empty():
-        return pl.DataFrame(), None
-    payload = with_events.str.join("\n").item().encode()
+def _lines(files: list[tuple[str, bytes]]) -> pl.DataFrame:
+    """Every non-blank line of the files as a string, with its file's key; no JSON parsed."""
+    texts, keys = [], []
+    for key, data in files:
+        try:
+            texts.append(data.decode())
+        except UnicodeDecodeError as exc:
+            raise ParseError(key, None, f"not UTF-8 text ({exc})") from None
+        keys.append(key)
+    lines = pl.DataFrame({"line": texts, "key": keys}).with_columns(pl.col("line").str.split("\n"))
+    lines = lines.explode("line")
+    return lines.filter(pl.col("line").str.strip_chars() != "")
+
+
+def _read(texts: pl.Series) -> pl.DataFrame:
+    # Every line is read before the types are settled: a status is a string in some events and
+    # an object in others.
+    payload = texts.str.join("\n").item().encode()
+    return pl.read_ndjson(io.BytesIO(payload), infer_schema_length=None)
+
+
+def _decode(texts: pl.Series, keys: pl.Series) -> pl.DataFrame:
+    """One call for all events; when it fails, the files are decoded one by one to name the
+    one at fault."""
     try:
-        frame = pl.read_ndjson(io.BytesIO(payload), infer_schema_length=None)
+        return _read(texts)
     except Exception as exc:  # polars raises several types for malformed JSON
-        raise ParseError(key, None, f"not valid JSON lines ({exc})") from None
-    if "events" not in frame.columns:
-        return _status_as_text(frame), event_json(frame)
-    if not isinstance(frame.schema["events"], pl.List):
-        raise ParseError(
-            key, "events", f"expected a list of events, found {frame.schema['events']}"
+        failure = exc
+    for key in keys.unique(maintain_order=True):
+        mine = texts.filter(keys == key)
+        try:
+            _read(mine)
+        except Exception as exc:  # polars raises several types for malformed JSON
+            raise ParseError(key, None, f"not valid JSON lines ({exc})") from None
+    raise ParseError(keys[0], None, f"not valid JSON lines ({failure})")
+
+
+def _block_events(blocks: pl.DataFrame) -> pl.DataFrame:
+    """One row per event of the blocks: its JSON text, its file's key, and its block's number
+    and time. A block the node wrote (compact, ``events`` last) holding one event gives it by
+    cutting the text; any other block is taken apart with JSON paths."""
+    line = pl.col("line")
+    count = line.str.count_matches(r'"twap_id"\s*:')
+    body = line.str.strip_chars_end()
+    cut = body.str.splitn('"events":[', 2).struct.field("field_1").str.strip_suffix("]}")
+    block = blocks.select(
+        "key",
+        block_number=line.str.extract(r'"block_number"\s*:\s*(\d+)', 1),
+        block_time=line.str.extract(r'"block_time"\s*:\s*"([^"]*)"', 1),
+        count=count,
+        event=pl.when((count == 1) & body.str.ends_with("]}")).then(cut),
+        line=line,
+    ).with_row_index("block")
+    simple = block.filter(pl.col("event").is_not_null()).with_columns(position=pl.lit(0))
+    others = block.filter(pl.col("event").is_null() & (pl.col("count") > 0))
+    most = int(others["count"].max() or 0)
+    taken_apart = [
+        others.with_columns(
+            event=pl.col("line").str.json_path_match(f"$.events[{n}]"), position=pl.lit(n)
         )
-    blocks = frame.select(*(c for c in BLOCK_COLUMNS if c in frame.columns), "events")
-    events = blocks.explode("events").filter(pl.col("events").is_not_null())
-    if not isinstance(events.schema["events"], pl.Struct):
-        return pl.DataFrame(), None
-    events = events.unnest("events")
-    raw = event_json(events.drop(*(c for c in BLOCK_COLUMNS if c in events.columns)))
-    return _status_as_text(events), raw
+        for n in range(most)
+    ]
+    found = pl.concat([simple, *taken_apart]).filter(pl.col("event").is_not_null())
+    return found.sort("block", "position").select(_EVENT_TEXTS.columns)
+
+
+def read_json_lines(files: list[tuple[str, bytes]]) -> JsonEvents:
+    """The events of JSON lines files (key, content), each file one event a line or one block
+    a line."""
+    lines = _lines(files)
+    # The node writes compact JSON: the literal test drops nearly every empty block cheaply,
+    # the pattern then catches any spaced-out one.
+    compact = lines.filter(~pl.col("line").str.contains('"events":[]', literal=True))
+    with_events = compact.filter(~pl.col("line").str.contains(EMPTY_BLOCK))
+    is_block = with_events["line"].str.contains(BLOCK_LINE)
+    odd = with_events.filter(~is_block & pl.col("line").str.contains(r'"events"\s*:'))
+    if odd.height:
+        line = odd["line"][0]
+        raise ParseError(odd["key"][0], "events", f"expected a list of events, e.g. {line[:80]!r}")
+    singles = with_events.filter(~is_block).select(
+        "key",
+        event="line",
+        block_number=pl.lit(None, pl.String),
+        block_time=pl.lit(None, pl.String),
+    )
+    found = pl.concat([singles, _block_events(with_events.filter(is_block))])
+    if found.is_empty():
+        return JsonEvents(pl.DataFrame(), pl.Series("raw", [], pl.String), found["key"])
+    events = _decode(found["event"], found["key"])
+    if "time" not in events.columns:
+        events = events.with_columns(time=found["block_time"])
+    if found["block_number"].is_not_null().any():
+        events = events.with_columns(
+            block_number=found["block_number"].cast(pl.Int64, strict=False)
+        )
+    return JsonEvents(_status_as_text(events), found["event"].alias("raw"), found["key"])
 
 
 def _status_as_text(events: pl.DataFrame) -> pl.DataFrame:
-    """A file whose statuses are all objects has a struct column: its JSON text instead, as
-    in files that mix objects and strings, so that the hours of a day read alike."""
+    """Statuses that are objects (the node's ``{"error": ...}``, the API's ``{"status": ...}``)
+    as their JSON text, whether polars read the column as text (objects mixed with strings) or
+    as a struct (objects only), so that every file reads alike."""
     if isinstance(events.schema.get("status"), pl.Struct):
         return events.with_columns(pl.col("status").struct.json_encode())
     return events
-
-
-def event_json(events: pl.DataFrame) -> pl.Series:
-    """Each event as JSON. Where some events' ``status`` is an object and others' a string,
-    polars reads the column as strings holding the objects' JSON text: such a status goes back
-    into the event as the object it was."""
-    if events.schema.get("status") != pl.String:
-        return events.select(pl.struct(pl.all()).struct.json_encode()).to_series()
-    status = pl.col("status")
-    quoted = pl.struct(status).struct.json_encode().str.slice(len('{"status":')).str.head(-1)
-    value = pl.when(status.str.starts_with("{")).then(status).otherwise(quoted)
-    others = [c for c in events.columns if c != "status"]
-    head = (
-        pl.struct(others).struct.json_encode().str.head(-1) + pl.lit(",") if others else pl.lit("{")
-    )
-    return events.select(pl.concat_str(head, pl.lit('"status":'), value, pl.lit("}"))).to_series()

@@ -64,6 +64,8 @@ class Dataset:
     # Runs on a second connection while COPY runs: (connection, day, the day's rows) -> what
     # ``judge`` needs from the rest of the table.
     gather: Callable[[psycopg.Connection, date, pl.DataFrame], Any] | None = None
+    # Columns whose distinct values the run reports (the rows themselves are not kept).
+    distinct_columns: tuple[str, ...] = ()
 
 
 @dataclass
@@ -74,7 +76,8 @@ class DayOutcome:
     committed: bool = False
     failure: str | None = None
     files: list[LandedFile] = field(default_factory=list)
-    rows: pl.DataFrame = field(default_factory=pl.DataFrame)
+    rows_read: int = 0
+    distinct: dict[str, pl.Series] = field(default_factory=dict)
     unknown_columns: list[str] = field(default_factory=list)
     missing_columns: list[str] = field(default_factory=list)
     stored_before: int = 0
@@ -137,7 +140,9 @@ class DayLoader:
             ThreadPoolExecutor(1, "twap-parse") as parser,
             ThreadPoolExecutor(1, "twap-gather") as reader,
             self.postgres.connect(autocommit=True) as conn,
+            self.postgres.connect(autocommit=True) as other,
         ):
+            other.execute("SET jit = off")
             queued: dict[date, Future[PreparedDay]] = {}
 
             def queue_through(index: int) -> None:
@@ -149,7 +154,7 @@ class DayLoader:
                 for index, day in enumerate(days):
                     queue_through(index)
                     if day in queued:
-                        result = self._load_day(conn, reader, day, queued.pop(day))
+                        result = self._load_day(conn, reader, other, day, queued.pop(day))
                     else:
                         where = self.source.describe()
                         result = DayOutcome(day, failure=f"{day}: no objects under {where}")
@@ -166,12 +171,16 @@ class DayLoader:
 
     def _prepare(self, day: date, objects: list[Any]) -> PreparedDay:
         data = self.dataset
-        return prepare_day(self.source, self.landing, data.read, data.row_rules, day, objects)
+        prepared = prepare_day(self.source, self.landing, data.read, data.row_rules, day, objects)
+        if prepared.rows.height:
+            prepared.distinct = {c: prepared.rows[c].unique() for c in data.distinct_columns}
+        return prepared
 
     def _load_day(
         self,
         conn: psycopg.Connection,
         reader: ThreadPoolExecutor,
+        other: psycopg.Connection,
         day: date,
         future: Future[PreparedDay],
     ) -> DayOutcome:
@@ -181,7 +190,8 @@ class DayLoader:
             day,
             failure=prepared.failure,
             files=prepared.files,
-            rows=prepared.rows,
+            rows_read=prepared.rows.height,
+            distinct=prepared.distinct,
             unknown_columns=prepared.unknown_columns,
             missing_columns=prepared.missing_columns,
         )
@@ -190,7 +200,7 @@ class DayLoader:
             return outcome
         try:
             with conn.transaction():
-                self._write_and_judge(conn, reader, outcome, prepared)
+                self._write_and_judge(conn, reader, other, outcome, prepared)
             outcome.committed = True
         except _RejectDay:
             pass
@@ -201,6 +211,7 @@ class DayLoader:
         self,
         conn: psycopg.Connection,
         reader: ThreadPoolExecutor,
+        other: psycopg.Connection,
         outcome: DayOutcome,
         prepared: PreparedDay,
     ) -> None:
@@ -215,7 +226,7 @@ class DayLoader:
         rows = prepared.rows
         gathered: Future[Any] | None = None
         if data.gather is not None and rows.height:
-            gathered = reader.submit(self._gather, day, rows)
+            gathered = reader.submit(self._gather, other, day, rows)
         conflict = None
         try:
             with conn.cursor() as cur:
@@ -248,7 +259,6 @@ class DayLoader:
             outcome.failure = "; ".join(v.summary() for v in failed)
             raise _RejectDay
 
-    def _gather(self, day: date, rows: pl.DataFrame) -> Any:
+    def _gather(self, other: psycopg.Connection, day: date, rows: pl.DataFrame) -> Any:
         assert self.dataset.gather is not None
-        with self.postgres.connect(autocommit=True) as other:
-            return self.dataset.gather(other, day, rows)
+        return self.dataset.gather(other, day, rows)

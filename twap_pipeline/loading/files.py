@@ -42,6 +42,7 @@ class PreparedDay:
     rows: pl.DataFrame = field(default_factory=pl.DataFrame)
     invalid: pl.DataFrame = field(default_factory=pl.DataFrame)
     csv: bytes = b""
+    distinct: dict[str, pl.Series] = field(default_factory=dict)
     unknown_columns: list[str] = field(default_factory=list)
     missing_columns: list[str] = field(default_factory=list)
     failure: str | None = None

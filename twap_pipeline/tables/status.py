@@ -12,12 +12,12 @@ COPY = sql.SQL("COPY twap_status ({}) FROM STDIN (FORMAT csv)").format(
 DELETE_DAY = "DELETE FROM twap_status WHERE partition_date = %(day)s"
 ROWS_OF_DAY = "SELECT count(*) FROM twap_status WHERE partition_date = %(day)s"
 
-# Events already stored for TWAPs in the day's id range, in other days: with the day's own rows
+# Events already stored in other days for the TWAPs of a day's load: with the day's own rows
 # they make up every event those TWAPs will have once the day commits. Read on a second
 # connection while COPY runs: it sees the table as committed, and no other writer can change it
 # meanwhile (the load holds the writers' lock).
 STAYING_EVENTS = """
 SELECT twap_id, event_time, status, partition_date
 FROM twap_status
-WHERE twap_id BETWEEN %(first_id)s AND %(last_id)s AND partition_date <> %(day)s
+WHERE twap_id = ANY(%(twap_ids)s) AND partition_date <> %(day)s
 """
