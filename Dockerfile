@@ -8,6 +8,6 @@ COPY twap_api ./twap_api
 COPY twap_pipeline_tests ./twap_pipeline_tests
 RUN pip install --no-cache-dir .
 
-COPY workspace.yaml dagster.yaml ./
+COPY workspace.yaml dagster.postgres.yaml ./
 ENV DAGSTER_HOME=/opt/twap/dagster_home
-RUN mkdir -p "$DAGSTER_HOME" && cp dagster.yaml "$DAGSTER_HOME/dagster.yaml"
+RUN mkdir -p "$DAGSTER_HOME" && cp dagster.postgres.yaml "$DAGSTER_HOME/dagster.yaml"

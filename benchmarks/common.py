@@ -17,6 +17,7 @@ import psycopg
 
 from twap_pipeline import sample
 from twap_pipeline.db.schema import upgrade
+from twap_pipeline.instance import write_dagster_home
 
 PREFIX = "raw/twap_statuses/"
 FIRST_DAY = date(2025, 3, 1)
@@ -98,7 +99,7 @@ def pipeline_env(source: Source, url: str, work: Path) -> dict[str, str]:
         "TWAP_SOURCE_DIR": str(source.root),
         "AWS_S3_PREFIX": PREFIX,
         "TWAP_LANDING_DIR": str(work / "landing"),
-        "TWAP_DAGSTER_STORAGE_DIR": str(work / "dagster"),
+        "DAGSTER_HOME": str(write_dagster_home(work / "dagster_home", work / "dagster")),
     }
 
 

@@ -11,7 +11,6 @@ the pipeline alternate for ``--rounds`` rounds and the median ratio is the resul
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 
@@ -22,7 +21,6 @@ from dagster import AssetKey, DagsterInstance
 from benchmarks.common import (
     BIN,
     CASES,
-    REPO,
     Source,
     admin_url,
     apply_schema,
@@ -34,6 +32,7 @@ from benchmarks.common import (
 )
 from twap_pipeline.formats import read_status_file
 from twap_pipeline.formats.status import STATUS_COLUMNS
+from twap_pipeline.instance import write_dagster_home
 from twap_pipeline.keys import date_from_key
 from twap_pipeline.loading.files import csv_rows
 
@@ -86,9 +85,10 @@ def floor_copy(url: str, csv: Path) -> float:
 
 
 def dagster_instance(work: Path) -> DagsterInstance:
-    """The instance the CLI runs record into (repo dagster.yaml, SQLite under ``work``)."""
-    os.environ["TWAP_DAGSTER_STORAGE_DIR"] = str(work / "dagster")
-    return DagsterInstance.from_config(str(REPO))
+    """The instance the CLI runs record into (SQLite under ``work``)."""
+    return DagsterInstance.from_config(
+        str(write_dagster_home(work / "dagster_home", work / "dagster"))
+    )
 
 
 def where_time_went(work: Path, total: float) -> dict[str, float]:

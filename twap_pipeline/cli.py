@@ -1,21 +1,24 @@
-"""The ``twap`` command."""
+"""The ``twap`` command: ``twap demo``, and ``twap db upgrade`` / ``twap db current``."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from pathlib import Path
 
 from dagster import BetaWarning, PreviewWarning
 
+from twap_pipeline.db.schema import schema_state, upgrade
+from twap_pipeline.db.urls import DatabaseUrlError
 from twap_pipeline.demo import DemoError, run_demo
 from twap_pipeline.embedded_postgres import EmbeddedPostgresError
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="twap", description="Hyperliquid TWAP history.")
-    commands = parser.add_subparsers(dest="command", required=True)
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="twap", description="Hyperliquid TWAP history.")
+    commands = root.add_subparsers(dest="command", required=True)
     demo = commands.add_parser(
         "demo",
         help="load a generated sample through Dagster, then serve the API and the Dagster UI",
@@ -30,14 +33,39 @@ def main(argv: list[str] | None = None) -> int:
     )
     demo.add_argument("--api-port", type=int, default=8000, help="API port (default 8000)")
     demo.add_argument("--ui-port", type=int, default=3000, help="Dagster UI port (default 3000)")
-    args = parser.parse_args(argv)
-    # Dagster's notices about its own beta APIs say nothing to a demo user.
+    db = commands.add_parser("db", help="the database schema (DATABASE_URL)")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="create or upgrade the tables to this version")
+    db_commands.add_parser("current", help="print the schema revision and what the code needs")
+    return root
+
+
+def database(args: argparse.Namespace) -> int:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        print("twap db: DATABASE_URL is not set", file=sys.stderr)
+        return 2
+    if args.db_command == "upgrade":
+        upgrade(url)
+    state = schema_state(url)
+    print(f"schema revision: {state.current or 'none'} (code needs {state.head})")
+    if state.problem():
+        print(state.problem())
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    # Dagster's notices about its own beta APIs say nothing to a user of the command.
     warnings.filterwarnings("ignore", category=BetaWarning)
     warnings.filterwarnings("ignore", category=PreviewWarning)
     try:
+        if args.command == "db":
+            return database(args)
         run_demo(args.home, args.no_serve, args.api_port, args.ui_port)
-    except (DemoError, EmbeddedPostgresError) as exc:
-        print(f"twap demo: {exc}", file=sys.stderr)
+    except (DemoError, EmbeddedPostgresError, DatabaseUrlError) as exc:
+        print(f"twap {args.command}: {exc}", file=sys.stderr)
         return 1
     return 0
 

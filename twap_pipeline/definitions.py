@@ -6,7 +6,6 @@ import gc
 import os
 
 from dagster import Definitions, EnvVar, in_process_executor
-from dagster_aws.s3 import S3Resource
 
 from twap_pipeline.assets import twap_orders, twap_status
 from twap_pipeline.jobs import twap_daily_job
@@ -35,16 +34,15 @@ def status_source() -> ObjectSource:
     prefix = _from_env({"prefix": "AWS_S3_PREFIX"}) or {"prefix": DEFAULT_PREFIX}
     if os.environ.get("TWAP_SOURCE_DIR"):
         return LocalObjectSource(directory=EnvVar("TWAP_SOURCE_DIR"), **prefix)
-    s3 = S3Resource(
-        **{"region_name": DEFAULT_REGION}
-        | _from_env({"region_name": "AWS_REGION", "endpoint_url": "AWS_ENDPOINT_URL"})
+    settings = {"bucket": DEFAULT_BUCKET, "region_name": DEFAULT_REGION} | _from_env(
+        {
+            "bucket": "AWS_S3_BUCKET",
+            "region_name": "AWS_REGION",
+            "endpoint_url": "AWS_ENDPOINT_URL",
+            "request_payer": "AWS_REQUEST_PAYER",
+        }
     )
-    return S3ObjectSource(
-        s3=s3,
-        **{"bucket": DEFAULT_BUCKET}
-        | _from_env({"bucket": "AWS_S3_BUCKET", "request_payer": "AWS_REQUEST_PAYER"}),
-        **prefix,
-    )
+    return S3ObjectSource(**settings, **prefix)
 
 
 def build_resources() -> dict[str, object]:

@@ -23,6 +23,7 @@ import psycopg
 import yaml
 
 from twap_pipeline.embedded_postgres import ensure_database, start_embedded
+from twap_pipeline.instance import write_dagster_home
 
 PREFIX = "raw/twap_statuses/"
 SAMPLE = {"start": "2025-06-01", "days": 21, "twaps_per_day": 800, "seed": 2025, "wallets": 150}
@@ -66,15 +67,7 @@ class DemoHome:
             raise DemoError(
                 f"cannot write to {self.root} ({exc.strerror}): pass --home with a writable folder"
             ) from exc
-        self.dagster_home.mkdir(exist_ok=True)
-        instance_config = {
-            "storage": {
-                "custom": {"module": "twap_pipeline.instance", "class": "TwapInstanceStorage",
-                           "config": {}}
-            },
-            "telemetry": {"enabled": False},
-        }  # fmt: skip
-        (self.dagster_home / "dagster.yaml").write_text(yaml.safe_dump(instance_config))
+        write_dagster_home(self.dagster_home, self.root / "dagster_storage")
         (self.root / "workspace.yaml").write_text(
             yaml.safe_dump({"load_from": [{"python_module": "twap_pipeline.definitions"}]})
         )
@@ -88,7 +81,6 @@ class DemoHome:
             "TWAP_LANDING_DIR": str(self.landing),
             "TWAP_START_DATE": SAMPLE["start"],
             "DAGSTER_HOME": str(self.dagster_home),
-            "TWAP_DAGSTER_STORAGE_DIR": str(self.root / "dagster_storage"),
         }
 
 

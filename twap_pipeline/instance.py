@@ -1,44 +1,38 @@
-"""Where Dagster keeps its own runs, events and schedules, chosen when the instance loads:
-PostgreSQL (dagster-postgres) when ``DAGSTER_PG_URL`` is set, else SQLite files on disk.
+"""Dagster's instance settings for the homes the project makes itself (the demo, the tests, the
+benchmarks): SQLite storage in a folder of the caller's choice, and the same run queue, run
+monitoring and run retries as the dagster.yaml files the repository ships (a test keeps them
+equal)."""
 
-dagster.yaml cannot fall back from one storage to another by itself, so it names this class.
-"""
+from __future__ import annotations
 
-import os
+from pathlib import Path
 from typing import Any
 
-from dagster._core.storage.base_storage import DagsterStorage
-from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
-from dagster._serdes import ConfigurableClassData
-from dagster_postgres import DagsterPostgresStorage
+import yaml
 
-PG_URL_ENV = "DAGSTER_PG_URL"
-SQLITE_DIR_ENV = "TWAP_DAGSTER_STORAGE_DIR"
-DEFAULT_SQLITE_DIR = ".twap/dagster_storage"
+SETTINGS: dict[str, Any] = {
+    "run_queue": {
+        "max_concurrent_runs": 4,
+        "tag_concurrency_limits": [
+            {"key": "twap/partition", "value": {"applyLimitPerUniqueValue": True}, "limit": 1}
+        ],
+    },
+    "run_monitoring": {
+        "enabled": True,
+        "start_timeout_seconds": 300,
+        "cancel_timeout_seconds": 300,
+        "max_runtime_seconds": 21600,
+        "max_resume_run_attempts": 0,
+        "poll_interval_seconds": 60,
+    },
+    "run_retries": {"enabled": True, "max_retries": 2, "retry_on_asset_or_op_failure": False},
+    "telemetry": {"enabled": False},
+}
 
 
-def psycopg2_url(url: str) -> str:
-    """dagster-postgres needs the psycopg2 driver: with SQLAlchemy 2.1 a bare
-    ``postgresql://`` selects psycopg 3, and dagster-postgres then fails on its first write."""
-    for bare in ("postgresql://", "postgres://", "postgresql+psycopg://"):
-        if url.startswith(bare):
-            return "postgresql+psycopg2://" + url[len(bare) :]
-    return url
-
-
-class TwapInstanceStorage(DagsterStorage):
-    """Factory named in dagster.yaml (``storage: custom:``); never instantiated itself."""
-
-    @classmethod
-    def config_type(cls) -> dict[str, Any]:
-        return {}
-
-    @classmethod
-    def from_config_value(
-        cls, inst_data: ConfigurableClassData | None, config_value: dict[str, Any]
-    ) -> Any:
-        url = os.environ.get(PG_URL_ENV)
-        if url:
-            return DagsterPostgresStorage(postgres_url=psycopg2_url(url), inst_data=inst_data)
-        base_dir = os.environ.get(SQLITE_DIR_ENV) or DEFAULT_SQLITE_DIR
-        return DagsterSqliteStorage.from_local(os.path.abspath(base_dir), inst_data=inst_data)
+def write_dagster_home(home: Path, storage_dir: Path) -> Path:
+    """A DAGSTER_HOME whose runs are kept in SQLite files under ``storage_dir``."""
+    home.mkdir(parents=True, exist_ok=True)
+    config = {"storage": {"sqlite": {"base_dir": str(storage_dir.resolve())}}, **SETTINGS}
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return home

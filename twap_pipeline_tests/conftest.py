@@ -1,5 +1,5 @@
 """Shared fixtures: a throw-away PostgreSQL database, moto's S3 server on loopback, generated
-source data, and a helper that runs the pipeline in-process."""
+source data."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -15,19 +14,13 @@ import boto3
 import polars as pl
 import psycopg
 import pytest
-from dagster import DagsterInstance, materialize
-from dagster_aws.s3 import S3Resource
+from dagster import DagsterInstance
 from moto.server import ThreadedMotoServer
 
 from twap_pipeline import sample
-from twap_pipeline.assets import twap_orders, twap_status
 from twap_pipeline.embedded_postgres import start_embedded
-from twap_pipeline.resources import LandingArea, ObjectSource, PostgresResource, S3ObjectSource
-
-PREFIX = "raw/twap_statuses/"
-FIRST_DAY = date(2025, 6, 1)
-DAYS = 6
-ALL_ASSETS = [twap_status, twap_orders]
+from twap_pipeline.resources import LandingArea, PostgresResource, S3ObjectSource
+from twap_pipeline_tests.support import DAYS, FIRST_DAY, PREFIX
 
 
 @pytest.fixture(scope="session")
@@ -87,8 +80,8 @@ class Bucket:
             self.client.upload_file(str(path), self.name, path.relative_to(root).as_posix())
 
     def source(self, cls: type[S3ObjectSource] = S3ObjectSource, **overrides: Any):
-        s3 = S3Resource(endpoint_url=self.endpoint, region_name="us-east-1")
-        return cls(s3=s3, bucket=self.name, prefix=PREFIX, **overrides)
+        settings = {"endpoint_url": self.endpoint, "region_name": "us-east-1", **overrides}
+        return cls(bucket=self.name, prefix=PREFIX, **settings)
 
 
 @pytest.fixture
@@ -126,51 +119,3 @@ def landing(tmp_path: Path) -> LandingArea:
 def instance() -> Iterator[DagsterInstance]:
     with DagsterInstance.ephemeral() as inst:
         yield inst
-
-
-def run_pipeline(
-    source: ObjectSource | None,
-    landing: LandingArea,
-    database_url: str,
-    first: date | str,
-    last: date | str | None = None,
-    instance: DagsterInstance | None = None,
-    assets: list | None = None,
-    allow_shrinking_days: bool = False,
-):
-    """Materialize the chain for one day or, as one run, for the range first..last."""
-    first = str(first)
-    kwargs: dict[str, Any] = {"partition_key": first}
-    if last is not None and str(last) != first:
-        kwargs = {
-            "tags": {
-                "dagster/asset_partition_range_start": first,
-                "dagster/asset_partition_range_end": str(last),
-            }
-        }
-    assets = assets or ALL_ASSETS
-    run_config = {}
-    if twap_status in assets:
-        config = {"allow_shrinking_days": allow_shrinking_days}
-        run_config = {"ops": {"twap_status": {"config": config}}}
-    resources = {"landing": landing, "postgres": PostgresResource(database_url=database_url)}
-    if source is not None:
-        resources["source"] = source
-    return materialize(
-        assets,
-        resources=resources,
-        instance=instance,
-        raise_on_error=False,
-        run_config=run_config,
-        **kwargs,
-    )
-
-
-def failure_message(result) -> str:
-    """The description of the run's failed step, for assertions on error messages."""
-    failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-    assert failures, "expected a failed step"
-    error = failures[0].step_failure_data.user_failure_data
-    if error is not None and error.description:
-        return error.description
-    return failures[0].step_failure_data.error.to_string()

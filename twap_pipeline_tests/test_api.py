@@ -18,7 +18,7 @@ from twap_api.app import create_app
 from twap_api.settings import Settings
 from twap_pipeline import sample
 from twap_pipeline.resources import LandingArea, LocalObjectSource
-from twap_pipeline_tests.conftest import FIRST_DAY, PREFIX, run_pipeline
+from twap_pipeline_tests.support import FIRST_DAY, PREFIX, run_pipeline
 from twap_pipeline_tests.truth import wallet_twaps
 
 DAYS = 6

@@ -14,7 +14,7 @@ from twap_pipeline import sample
 from twap_pipeline.definitions import defs
 from twap_pipeline.resources import LandingArea, LocalObjectSource
 from twap_pipeline.sensors import RANGE_END, RANGE_START, twap_status_s3_sensor
-from twap_pipeline_tests.conftest import PREFIX, failure_message, run_pipeline
+from twap_pipeline_tests.support import PREFIX, failure_message, run_pipeline
 from twap_pipeline_tests.test_assets_ingest import expected_events, same_events, table_events
 
 FIRST = date(2026, 3, 1)

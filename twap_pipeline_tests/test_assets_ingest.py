@@ -11,7 +11,7 @@ import pytest
 
 from twap_pipeline import sample
 from twap_pipeline.resources import LocalObjectSource
-from twap_pipeline_tests.conftest import DAYS, FIRST_DAY, PREFIX, failure_message, run_pipeline
+from twap_pipeline_tests.support import DAYS, FIRST_DAY, PREFIX, failure_message, run_pipeline
 from twap_pipeline_tests.test_assets_orders import assert_orders_match, table_orders
 from twap_pipeline_tests.truth import expected_orders
 

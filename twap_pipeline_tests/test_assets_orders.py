@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from twap_pipeline_tests.conftest import DAYS, FIRST_DAY, run_pipeline
+from twap_pipeline_tests.support import DAYS, FIRST_DAY, run_pipeline
 from twap_pipeline_tests.truth import expected_orders
 
 ORDER_QUERY = """

@@ -12,7 +12,7 @@ import pytest
 
 from twap_pipeline import sample
 from twap_pipeline.assets import twap_orders
-from twap_pipeline_tests.conftest import DAYS, FIRST_DAY, PREFIX, failure_message, run_pipeline
+from twap_pipeline_tests.support import DAYS, FIRST_DAY, PREFIX, failure_message, run_pipeline
 
 LAST_DAY = FIRST_DAY + timedelta(days=DAYS - 1)
 BAD_DAY = FIRST_DAY + timedelta(days=2)

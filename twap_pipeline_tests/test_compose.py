@@ -38,7 +38,18 @@ def test_every_command_refers_to_what_exists():
             assert hasattr(importlib.import_module(module), attribute), name
         if command[0] in {"dagster-webserver", "dagster-daemon", "uvicorn"}:
             continue
+        if command[:2] == ["sh", "-c"]:
+            assert command[2] == "twap db upgrade && dagster instance migrate", name
+            continue
         raise AssertionError(f"{name}: unknown command {command}")
+
+
+def test_migrations_run_once_before_every_other_service():
+    services = compose()["services"]
+    for name in ("dagster-webserver", "dagster-daemon", "api"):
+        assert services[name]["depends_on"]["migrate"] == {
+            "condition": "service_completed_successfully"
+        }, name
 
 
 def test_services_share_the_documented_environment():

@@ -52,7 +52,7 @@ def test_embedded_server_failure_says_what_to_do(tmp_path: Path):
 
 def test_summary_lists_what_was_loaded(database_url, db, source_tree, landing):
     from twap_pipeline.resources import LocalObjectSource
-    from twap_pipeline_tests.conftest import FIRST_DAY, PREFIX, run_pipeline
+    from twap_pipeline_tests.support import FIRST_DAY, PREFIX, run_pipeline
 
     source = LocalObjectSource(directory=str(source_tree), prefix=PREFIX)
     assert run_pipeline(source, landing, database_url, FIRST_DAY).success

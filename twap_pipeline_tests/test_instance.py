@@ -1,65 +1,56 @@
-"""Dagster's own storage follows DAGSTER_PG_URL, with SQLite as the local default."""
+"""Dagster's instance settings: every dagster.yaml the project ships or writes has the run
+queue limit, run monitoring and run retries; storage follows the file."""
 
 from pathlib import Path
 
-import psycopg
 import pytest
+import yaml
 from dagster import DagsterInstance
 
-from twap_pipeline.instance import psycopg2_url
+from twap_pipeline.instance import SETTINGS, write_dagster_home
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize(
-    ("url", "expected"),
-    [
-        ("postgresql://u@h:5432/d", "postgresql+psycopg2://u@h:5432/d"),
-        ("postgres://u@h/d", "postgresql+psycopg2://u@h/d"),
-        ("postgresql+psycopg://u@h/d", "postgresql+psycopg2://u@h/d"),
-        ("postgresql+psycopg2://u@h/d", "postgresql+psycopg2://u@h/d"),
-    ],
-)
-def test_urls_are_switched_to_the_psycopg2_driver(url, expected):
-    assert psycopg2_url(url) == expected
+@pytest.mark.parametrize("name", ["dagster.yaml", "dagster.postgres.yaml"])
+def test_shipped_files_carry_the_same_settings(name):
+    config = yaml.safe_load((REPO / name).read_text())
+    assert {k: v for k, v in config.items() if k != "storage"} == SETTINGS
 
 
-def home_with_repo_config(tmp_path: Path) -> Path:
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text())
-    return home
-
-
-def test_sqlite_by_default(tmp_path, monkeypatch):
-    monkeypatch.delenv("DAGSTER_PG_URL", raising=False)
-    monkeypatch.setenv("TWAP_DAGSTER_STORAGE_DIR", str(tmp_path / "storage"))
-    home = home_with_repo_config(tmp_path)
+def test_a_written_home_monitors_and_retries_dead_runs(tmp_path):
+    home = write_dagster_home(tmp_path / "home", tmp_path / "storage")
     with DagsterInstance.from_config(str(home)) as instance:
+        assert instance.run_monitoring_enabled
+        assert instance.run_monitoring_max_runtime_seconds == 21600
+        assert instance.run_retries_enabled and instance.run_retries_max_retries == 2
+        assert not instance.run_retries_retry_on_asset_or_op_failure
+        limits = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits
+        assert limits == SETTINGS["run_queue"]["tag_concurrency_limits"]
         assert type(instance.run_storage).__module__.startswith("dagster._core.storage.runs.sqlite")
     assert (tmp_path / "storage").exists()
 
 
-def test_postgres_when_dagster_pg_url_is_set(tmp_path, monkeypatch, admin_url):
+def test_postgres_storage_follows_dagster_pg_url(tmp_path, monkeypatch, admin_url):
+    import psycopg
+
     name = "twap_test_dagster_storage"
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
-    url = psycopg.conninfo.make_conninfo(admin_url, dbname=name)
-    params = psycopg.conninfo.conninfo_to_dict(url)
-    # host= as a query parameter works for TCP hosts and Unix socket directories alike.
+    params = psycopg.conninfo.conninfo_to_dict(psycopg.conninfo.make_conninfo(admin_url))
     monkeypatch.setenv(
         "DAGSTER_PG_URL",
-        f"postgresql://{params.get('user', 'postgres')}@/{name}"
+        f"postgresql+psycopg2://{params.get('user', 'postgres')}@/{name}"
         f"?host={params.get('host', '127.0.0.1')}&port={params.get('port', 5432)}",
     )
-    home = home_with_repo_config(tmp_path)
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((REPO / "dagster.postgres.yaml").read_text())
     try:
         with DagsterInstance.from_config(str(home)) as instance:
             assert type(instance.run_storage).__module__.startswith("dagster_postgres")
             assert instance.get_runs_count() == 0
-        with psycopg.connect(url) as conn:
-            assert conn.execute("SELECT to_regclass('runs')").fetchone()[0] == "runs"
     finally:
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

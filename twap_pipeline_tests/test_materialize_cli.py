@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from twap_pipeline_tests.conftest import PREFIX
+from twap_pipeline.instance import write_dagster_home
+from twap_pipeline_tests.support import PREFIX
 
 REPO = Path(__file__).resolve().parents[1]
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
@@ -32,7 +33,7 @@ def test_partition_range_loads_in_one_run(source_tree, events, database_url, db,
         "TWAP_SOURCE_DIR": str(source_tree),
         "AWS_S3_PREFIX": PREFIX,
         "TWAP_LANDING_DIR": str(tmp_path / "landing"),
-        "TWAP_DAGSTER_STORAGE_DIR": str(tmp_path / "dagster"),
+        "DAGSTER_HOME": str(write_dagster_home(tmp_path / "home", tmp_path / "dagster")),
     }
     env.pop("DAGSTER_PG_URL", None)
     done = materialize(
@@ -55,3 +56,37 @@ def test_partition_range_loads_in_one_run(source_tree, events, database_url, db,
         == events.filter(events["day"].cast(str) == "2025-06-05").height
     )
     assert db.execute("SELECT count(*) FROM twap_orders").fetchone()[0] > 0
+
+
+def test_concurrent_first_runs_after_the_instance_is_initialised(
+    source_tree, events, database_url, db, tmp_path
+):
+    """Three runs started at once on a new SQLite home all succeed once `dagster instance
+    migrate` has created Dagster's schema (what compose and the demo do before any run)."""
+    home = write_dagster_home(tmp_path / "home", tmp_path / "dagster")
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "TWAP_SOURCE_DIR": str(source_tree),
+        "AWS_S3_PREFIX": PREFIX,
+        "TWAP_LANDING_DIR": str(tmp_path / "landing"),
+        "DAGSTER_HOME": str(home),
+    }
+    env.pop("DAGSTER_PG_URL", None)
+    subprocess.run([DAGSTER, "instance", "migrate"], env=env, check=True, capture_output=True)
+    command = [DAGSTER, "asset", "materialize", "-m", "twap_pipeline.definitions"]
+    runs = [
+        subprocess.Popen(
+            [*command, "--select", "twap_status", "--partition", day],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for day in ("2025-06-01", "2025-06-02", "2025-06-03")
+    ]
+    outputs = [run.communicate(timeout=300)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0, 0], outputs
+    loaded = db.execute("SELECT count(DISTINCT partition_date) FROM twap_status").fetchone()
+    assert loaded == (3,)

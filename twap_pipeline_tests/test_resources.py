@@ -20,7 +20,7 @@ from twap_pipeline.resources import (
     SourceObject,
     SourceUnavailableError,
 )
-from twap_pipeline_tests.conftest import FIRST_DAY, PREFIX, run_pipeline
+from twap_pipeline_tests.support import FIRST_DAY, PREFIX, run_pipeline
 
 
 class WireRecordingSource(S3ObjectSource):

@@ -14,7 +14,7 @@ from dagster import AssetMaterialization, build_sensor_context
 from twap_pipeline.definitions import defs
 from twap_pipeline.jobs import PARTITION_TAG
 from twap_pipeline.sensors import RANGE_END, RANGE_START, first_tick_ranges, twap_status_s3_sensor
-from twap_pipeline_tests.conftest import PREFIX
+from twap_pipeline_tests.support import PREFIX
 
 
 @pytest.fixture

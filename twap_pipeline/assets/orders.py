@@ -2,12 +2,13 @@
 
 from dagster import AssetExecutionContext, Failure, MaterializeResult, asset
 
+from twap_pipeline.assets.config import DatabaseRetryConfig, retry_or_fail
 from twap_pipeline.assets.status import DAILY, ORDERS, twap_status
 from twap_pipeline.checks import orders as orders_checks
 from twap_pipeline.checks.verdicts import check_result
 from twap_pipeline.loading.orders import refresh_orders
 from twap_pipeline.partitions import run_days
-from twap_pipeline.resources import PostgresResource
+from twap_pipeline.resources import DatabaseUnavailableError, PostgresResource
 
 
 @asset(
@@ -17,11 +18,16 @@ from twap_pipeline.resources import PostgresResource
     description="One row per TWAP: final status, executed size/notional, average price.",
     **DAILY,
 )
-def twap_orders(context: AssetExecutionContext, postgres: PostgresResource):
+def twap_orders(
+    context: AssetExecutionContext, config: DatabaseRetryConfig, postgres: PostgresResource
+):
     days = run_days(context)
-    postgres.ensure_schema()
-    with postgres.connect(autocommit=True) as conn:
-        refresh = refresh_orders(conn, days)
+    try:
+        postgres.ensure_schema()
+        with postgres.connect(autocommit=True) as conn:
+            refresh = refresh_orders(conn, days)
+    except DatabaseUnavailableError as exc:
+        retry_or_fail(context, config, str(exc))
     by_check = {v.check: v for v in refresh.verdicts}
     results = [
         check_result(ORDERS, c, dict.fromkeys(days, by_check[c.name])) for c in orders_checks.CHECKS

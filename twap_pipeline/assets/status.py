@@ -17,14 +17,13 @@ from dagster import (
     AssetKey,
     AssetMaterialization,
     BackfillPolicy,
-    Config,
     Failure,
     MaterializeResult,
     MetadataValue,
     asset,
 )
-from pydantic import Field
 
+from twap_pipeline.assets.config import StatusLoadConfig, retry_or_fail
 from twap_pipeline.checks import status as status_checks
 from twap_pipeline.checks.verdicts import check_result
 from twap_pipeline.formats import read_status_files
@@ -33,7 +32,12 @@ from twap_pipeline.loading.days import Dataset, DayLoader, DayOutcome, RunOutcom
 from twap_pipeline.loading.listing import Listing, list_days
 from twap_pipeline.loading.orders import refresh_orders
 from twap_pipeline.partitions import daily_partitions, run_days
-from twap_pipeline.resources import LandingArea, ObjectSource, PostgresResource
+from twap_pipeline.resources import (
+    DatabaseUnavailableError,
+    LandingArea,
+    ObjectSource,
+    PostgresResource,
+)
 from twap_pipeline.tables import status as table
 
 GROUP = "twap_ingest"
@@ -57,14 +61,6 @@ STATUS_DATASET = Dataset(
     gather=status_checks.gather_for_lifecycle,
     distinct_columns=("twap_id", "wallet"),
 )
-
-
-class StatusLoadConfig(Config):
-    allow_shrinking_days: bool = Field(
-        default=False,
-        description="Load a day even when its files hold less than half the events stored for "
-        "it (upstream really did remove them); off, such a day fails no_day_shrinks.",
-    )
 
 
 def _per_day(counts: dict[date, int]) -> MetadataValue:
@@ -172,9 +168,12 @@ def twap_status(
             f"{len(listing.not_data)} are not data files; see the undated_keys and skipped_keys "
             f"metadata, e.g. {[*listing.undated[:3], *list(listing.not_data)[:3]]}"
         )
-    postgres.ensure_schema()
     loader = DayLoader(STATUS_DATASET, source, landing, postgres, config.allow_shrinking_days)
-    outcome = loader.run(listing, on_day=Progress(context, len(listing.by_day)))
+    try:
+        postgres.ensure_schema()
+        outcome = loader.run(listing, on_day=Progress(context, len(listing.by_day)))
+    except DatabaseUnavailableError as exc:
+        retry_or_fail(context, config, str(exc))
     for day in outcome.days:
         landing.drop_stale(day.day, listing.by_day[day.day])
     checked = {c.name: {} for c in status_checks.CHECKS}
@@ -182,7 +181,7 @@ def twap_status(
         for verdict in day.verdicts:
             checked[verdict.check][day.day] = verdict
     results = [check_result(STATUS, c, checked[c.name]) for c in status_checks.CHECKS]
-    if not outcome.failed:
+    if not outcome.failed and not outcome.stopped:
         yield MaterializeResult(
             metadata={"source": source.describe(), **load_metadata(listing, outcome.days)}
         )
@@ -190,6 +189,8 @@ def twap_status(
         return
     _record_committed_days(context, postgres, listing, outcome)
     yield from results
+    if outcome.retryable and outcome.stopped:
+        retry_or_fail(context, config, outcome.stopped)
     raise Failure(description=run_summary(outcome))
 
 
@@ -211,8 +212,12 @@ def _record_committed_days(
         )  # fmt: skip
     if not committed:
         return
-    with postgres.connect(autocommit=True) as conn:
-        refresh = refresh_orders(conn, [d.day for d in committed])
+    try:
+        with postgres.connect(autocommit=True) as conn:
+            refresh = refresh_orders(conn, [d.day for d in committed])
+    except DatabaseUnavailableError as exc:
+        context.log.error(f"twap_orders not refreshed: {exc}")
+        return
     if not refresh.committed:
         context.log.error(f"twap_orders not refreshed: {refresh.failure()}")
         return

@@ -39,9 +39,17 @@ def head_revision() -> str:
     return head
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the database at ``url`` to ``revision``; a no-op when it is there already."""
-    engine = create_engine(sqlalchemy_url(url, "psycopg"), poolclass=NullPool)
+def upgrade(url: str, revision: str = "head", **connect_args: object) -> None:
+    """Bring the database at ``url`` to ``revision``; a no-op when it is there already (told
+    without taking the writers' lock, which a long load may hold). ``connect_args`` go to
+    psycopg (timeouts, session options)."""
+    if revision == "head":
+        with psycopg.connect(libpq_url(url), **connect_args) as conn:  # type: ignore[arg-type]
+            if current_revision(conn) == head_revision():
+                return
+    engine = create_engine(
+        sqlalchemy_url(url, "psycopg"), poolclass=NullPool, connect_args=connect_args
+    )
     try:
         with engine.begin() as connection:
             config = _config()

@@ -55,6 +55,16 @@ def read_sources(files: list[tuple[Path | bytes, str]]) -> list[SourceFrame]:
 
 
 def read_status_files(files: list[tuple[Path | bytes, str]], day: date) -> FileRows:
+    """The TWAP status events of a day's files as rows of partition ``day``; a value that
+    makes polars itself fail (a panic, not an error) fails the day, naming its files."""
+    try:
+        return _read_status_files(files, day)
+    except pl.exceptions.PanicException as exc:
+        keys = ", ".join(key for _, key in files)
+        raise ParseError(keys, None, f"unreadable ({exc})") from None
+
+
+def _read_status_files(files: list[tuple[Path | bytes, str]], day: date) -> FileRows:
     """The TWAP status events of a day's files as rows of partition ``day``.
 
     The files are normalised together (the hours of a day, as a rule, differ at most in

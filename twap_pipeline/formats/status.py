@@ -91,6 +91,7 @@ MAX_TEXT = 4096
 # Decimals as PostgreSQL's numeric takes them: digits, one point, a short exponent.
 DECIMAL_TEXT = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,2})?$"
 ISO_TIME = "%Y-%m-%dT%H:%M:%S%.f"
+MAX_EPOCH_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 # Hyperliquid launched in 2023: a timestamp before 2000 in its archives is an epoch number
 # stored with the wrong unit (Artemis wrote milliseconds into timestamp[ns] columns).
 PLAUSIBLE_FROM = pl.datetime(2000, 1, 1, time_zone="UTC")
@@ -390,6 +391,14 @@ def _created_at(flat: pl.DataFrame, key: str) -> pl.Series:
     if isinstance(series.dtype, pl.Datetime):
         return _no_nulls(_timestamp(series), series, key, "state_timestamp", "a timestamp")
     millis = _integer(flat, "state_timestamp", key, pl.Int64)
+    outside = (millis < 0) | (millis > MAX_EPOCH_MS)
+    if outside.any():
+        raise ParseError(
+            key,
+            "state_timestamp",
+            f"{int(outside.sum())} value(s) not epoch milliseconds of years 1970-9999, "
+            f"e.g. {millis.filter(outside)[0]}",
+        )
     return pl.from_epoch(millis, time_unit="ms").dt.cast_time_unit("us").dt.replace_time_zone("UTC")
 
 

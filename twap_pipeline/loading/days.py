@@ -14,6 +14,7 @@ its own, what the checks need from the rest of the table while COPY runs.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -31,10 +32,10 @@ from twap_pipeline.loading.files import LandedFile, PreparedDay, Reader, RowRule
 from twap_pipeline.loading.listing import Listing
 from twap_pipeline.resources.landing import LandingArea
 from twap_pipeline.resources.postgres import PostgresResource
-from twap_pipeline.resources.sources import ObjectSource
+from twap_pipeline.resources.sources import ObjectSource, SourceUnavailableError
 
 AHEAD_DAYS = 2
-COPY_LINE = re.compile(r"line (\d+)")
+COPY_LINE = re.compile(r"COPY \w+, line (\d+)")
 
 
 @dataclass
@@ -90,6 +91,7 @@ class DayOutcome:
 class RunOutcome:
     days: list[DayOutcome] = field(default_factory=list)
     stopped: str | None = None  # why the run ended before its last day
+    retryable: bool = False  # the database failed: the same run may succeed later
     not_attempted: list[date] = field(default_factory=list)
 
     @property
@@ -131,6 +133,7 @@ class DayLoader:
     ):
         self.dataset, self.source, self.landing, self.postgres = dataset, source, landing, postgres
         self.allow_shrinking = allow_shrinking
+        self._stopping = threading.Event()
 
     def run(self, listing: Listing, on_day: Callable[[DayOutcome], None]) -> RunOutcome:
         """Load every day of ``listing`` in order, calling ``on_day`` after each."""
@@ -150,28 +153,47 @@ class DayLoader:
                     if day not in queued and listing.by_day[day]:
                         queued[day] = parser.submit(self._prepare, day, listing.by_day[day])
 
-            try:
-                for index, day in enumerate(days):
-                    queue_through(index)
+            for index, day in enumerate(days):
+                queue_through(index)
+                try:
                     if day in queued:
                         result = self._load_day(conn, reader, other, day, queued.pop(day))
                     else:
                         where = self.source.describe()
                         result = DayOutcome(day, failure=f"{day}: no objects under {where}")
-                    outcome.days.append(result)
-                    on_day(result)
-            except Exception as exc:
-                for future in queued.values():
-                    future.cancel()
-                outcome.stopped = str(exc)
-                done = {d.day for d in outcome.days}
-                outcome.not_attempted = [d for d in days if d not in done]
-                raise
+                except SourceUnavailableError as exc:
+                    self._stop(outcome, days, queued, f"{day}: {exc}", retryable=False)
+                    break
+                except psycopg.OperationalError as exc:
+                    reason = f"{day}: {self.postgres.explain(exc)}"
+                    self._stop(outcome, days, queued, reason, retryable=True)
+                    break
+                outcome.days.append(result)
+                on_day(result)
         return outcome
+
+    def _stop(
+        self,
+        outcome: RunOutcome,
+        days: list[date],
+        queued: dict[date, Future[PreparedDay]],
+        reason: str,
+        retryable: bool,
+    ) -> None:
+        """End the run at the first failure that no later day can escape: the files queued
+        for later days are not downloaded."""
+        self._stopping.set()
+        for future in queued.values():
+            future.cancel()
+        outcome.stopped, outcome.retryable = reason, retryable
+        done = {d.day for d in outcome.days}
+        outcome.not_attempted = [d for d in days if d not in done]
 
     def _prepare(self, day: date, objects: list[Any]) -> PreparedDay:
         data = self.dataset
-        prepared = prepare_day(self.source, self.landing, data.read, data.row_rules, day, objects)
+        prepared = prepare_day(
+            self.source, self.landing, data.read, data.row_rules, day, objects, self._stopping
+        )
         if prepared.rows.height:
             prepared.distinct = {c: prepared.rows[c].unique() for c in data.distinct_columns}
         return prepared

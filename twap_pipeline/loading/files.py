@@ -10,6 +10,7 @@ that cannot be read at all stops the run (:class:`SourceUnavailableError` passes
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -70,10 +71,15 @@ def prepare_day(
     row_rules: RowRules,
     day: date,
     objects: list[SourceObject],
+    stopping: threading.Event,
 ) -> PreparedDay:
+    """``stopping`` is set when the run ends early: no further file is fetched."""
     prepared = PreparedDay(day)
     paths: list[tuple[Path | bytes, str]] = []
     for obj in objects:
+        if stopping.is_set():
+            prepared.failure = "the run stopped before this day"
+            return prepared
         path = landing.reusable(day, obj)
         prepared.files.append(LandedFile(obj, downloaded=path is None))
         if path is None:

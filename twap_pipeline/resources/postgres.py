@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
+import sqlalchemy.exc
 from dagster import ConfigurableResource
 from pydantic import Field
 
@@ -35,6 +36,32 @@ class PostgresResource(ConfigurableResource):
         default=900, ge=1, description="Longest a load waits for another writer to finish"
     )
 
+    def _connect_args(self) -> dict[str, object]:
+        """Bounded waits on both ends: the client notices a silent server, and the server
+        (``tcp_keepalives_*`` in the session) a vanished client, so a dead load frees the
+        writers' lock."""
+        silence = self._silence_seconds()
+        options = " ".join(
+            f"-c {name}={value}"
+            for name, value in {
+                "statement_timeout": self.statement_timeout_seconds * 1000,
+                "lock_timeout": self.lock_timeout_seconds * 1000,
+                "tcp_keepalives_idle": self.keepalive_idle_seconds,
+                "tcp_keepalives_interval": self.keepalive_interval_seconds,
+                "tcp_keepalives_count": self.keepalive_count,
+                "tcp_user_timeout": silence * 1000,
+            }.items()
+        )
+        return {
+            "connect_timeout": self.connect_timeout_seconds,
+            "keepalives": 1,
+            "keepalives_idle": self.keepalive_idle_seconds,
+            "keepalives_interval": self.keepalive_interval_seconds,
+            "keepalives_count": self.keepalive_count,
+            "tcp_user_timeout": silence * 1000,
+            "options": options,
+        }
+
     def _silence_seconds(self) -> int:
         return self.keepalive_idle_seconds + self.keepalive_interval_seconds * self.keepalive_count
 
@@ -43,27 +70,16 @@ class PostgresResource(ConfigurableResource):
         """A connection; without ``autocommit`` its block is one transaction, committed on
         success and rolled back on any exception. Raises :class:`DatabaseUnavailableError`
         when the server cannot be reached or stops answering."""
-        options = (
-            f"-c statement_timeout={self.statement_timeout_seconds * 1000} "
-            f"-c lock_timeout={self.lock_timeout_seconds * 1000}"
-        )
         try:
             with psycopg.connect(
-                libpq_url(self.database_url),
-                autocommit=autocommit,
-                connect_timeout=self.connect_timeout_seconds,
-                keepalives=1,
-                keepalives_idle=self.keepalive_idle_seconds,
-                keepalives_interval=self.keepalive_interval_seconds,
-                keepalives_count=self.keepalive_count,
-                tcp_user_timeout=self._silence_seconds() * 1000,
-                options=options,
+                libpq_url(self.database_url), autocommit=autocommit, **self._connect_args()
             ) as conn:
                 yield conn
         except psycopg.OperationalError as exc:
-            raise DatabaseUnavailableError(self._explain(exc)) from exc
+            raise DatabaseUnavailableError(self.explain(exc)) from exc
 
-    def _explain(self, exc: psycopg.OperationalError) -> str:
+    def explain(self, exc: psycopg.OperationalError) -> str:
+        """What went wrong with the database, in words an operator can act on."""
         detail = str(exc).strip()
         if isinstance(exc, psycopg.errors.QueryCanceled):
             return f"a statement ran longer than {self.statement_timeout_seconds} s: {detail}"
@@ -81,4 +97,9 @@ class PostgresResource(ConfigurableResource):
 
     def ensure_schema(self) -> None:
         """Upgrade the schema to the revision this code needs (no-op when it is there)."""
-        schema.upgrade(self.database_url)
+        try:
+            schema.upgrade(self.database_url, **self._connect_args())
+        except sqlalchemy.exc.OperationalError as exc:
+            raise DatabaseUnavailableError(self.explain(exc.orig)) from exc
+        except psycopg.OperationalError as exc:
+            raise DatabaseUnavailableError(self.explain(exc)) from exc

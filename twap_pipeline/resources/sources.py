@@ -19,9 +19,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import boto3
+from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 from dagster import ConfigurableResource
-from dagster_aws.s3 import S3Resource
 from pydantic import Field, PrivateAttr
 
 # A single-part ETag is 32 hex digits; a multipart one adds "-<number of parts>" (<= 10,000).
@@ -39,9 +40,10 @@ class SourceObject:
     last_modified: str  # ISO 8601 UTC
 
     @property
-    def parts(self) -> int:
-        """How many parts it was uploaded in (1 for a single-part upload)."""
-        return int(self.etag.split("-")[1]) if "-" in self.etag else 1
+    def parts(self) -> int | None:
+        """How many parts it was uploaded in; None for a single-part upload (whose ETag is the
+        MD5 of the content, where a multipart one of 1 part is the MD5 of that part's MD5)."""
+        return int(self.etag.split("-")[1]) if "-" in self.etag else None
 
 
 class SourceIntegrityError(RuntimeError):
@@ -116,20 +118,34 @@ def _listed(item: dict[str, Any]) -> SourceObject:
 
 class S3ObjectSource(ObjectSource):
     """A bucket on S3 or any S3-compatible endpoint. ``request_payer`` is sent on every call
-    (list, head, get) that accepts it; the archives are requester-pays."""
+    (list, head, get) that accepts it; the archives are requester-pays. Credentials are found
+    the usual boto3 way (environment, ``~/.aws``, instance role). Transient errors are retried
+    by botocore (standard mode); a connection that stops sending fails after the read timeout,
+    so a stalled download costs at most ``max_attempts`` times it."""
 
-    s3: S3Resource
     bucket: str = Field(description="S3 bucket name")
+    region_name: str = Field(default="us-east-1", description="Region of the bucket")
+    endpoint_url: str | None = Field(default=None, description="An S3-compatible endpoint")
     request_payer: str = Field(
         default="requester", description="RequestPayer sent on every S3 call; empty for none"
     )
+    max_attempts: int = Field(default=5, ge=1, description="Attempts per call (botocore)")
+    connect_timeout_seconds: float = Field(default=10, gt=0)
+    read_timeout_seconds: float = Field(default=30, gt=0)
     _client: Any = PrivateAttr(default=None)
 
     def client(self) -> Any:
         """One boto3 client for the resource's life (making one costs ~0.2-0.4 s; clients are
         thread-safe)."""
         if self._client is None:
-            client = self.s3.get_client()
+            config = BotoConfig(
+                connect_timeout=self.connect_timeout_seconds,
+                read_timeout=self.read_timeout_seconds,
+                retries={"max_attempts": self.max_attempts, "mode": "standard"},
+            )
+            client = boto3.session.Session().client(
+                "s3", region_name=self.region_name, endpoint_url=self.endpoint_url, config=config
+            )
             if self.request_payer:
                 add_request_payer(client, self.request_payer)
             self._client = client
@@ -163,8 +179,8 @@ class S3ObjectSource(ObjectSource):
                 for chunk in response["Body"].iter_chunks(READ_BLOCK):
                     handle.write(chunk)
             part_size = (
-                client.head_object(**request, PartNumber=1)["ContentLength"]
-                if obj.parts > 1
+                client.head_object(**request, PartNumber=1).get("ContentLength")
+                if obj.parts
                 else obj.size
             )
         except ClientError as exc:
@@ -179,6 +195,8 @@ class S3ObjectSource(ObjectSource):
             if "checksum" in str(exc).lower():
                 raise SourceIntegrityError(f"{obj.key}: {exc}") from exc
             raise SourceUnavailableError(f"{obj.key}: {exc}") from exc
+        if part_size is None:
+            raise SourceIntegrityError(f"{obj.key}: the server does not tell its part size")
         verify(obj, dest, part_size)
 
 
@@ -234,7 +252,7 @@ def verify(obj: SourceObject, path: Path, part_size: int) -> None:
     if size != obj.size:
         raise SourceIntegrityError(f"{obj.key}: downloaded {size} bytes, listing says {obj.size}")
     parts = obj.parts
-    actual = md5_hex(path) if parts == 1 else multipart_etag(path, part_size, parts)
+    actual = multipart_etag(path, part_size, parts) if parts else md5_hex(path)
     if actual != obj.etag:
         raise SourceIntegrityError(
             f"{obj.key}: content does not match its ETag {obj.etag} (got {actual})"
