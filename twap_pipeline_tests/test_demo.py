@@ -73,6 +73,7 @@ def test_home_layout_is_git_ignored_and_complete(tmp_path):
     assert ".twap/" in ignored
 
 
+@pytest.mark.slow  # starts the demo's servers
 def test_serve_runs_everything_and_ctrl_c_leaves_nothing_behind(tmp_path, database_url, db):
     """The whole demo as a user runs it: load, serve API and Dagster UI, then Ctrl-C."""
     home = tmp_path / "demo-home"

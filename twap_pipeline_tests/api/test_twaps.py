@@ -3,67 +3,17 @@ computed from those files with polars alone."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import polars as pl
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
 from twap_api.app import create_app
 from twap_api.settings import Settings
-from twap_pipeline import sample
-from twap_pipeline.resources import LandingArea, LocalObjectSource
-from twap_pipeline_tests.support import FIRST_DAY, PREFIX, run_pipeline
+from twap_pipeline_tests.support import API_DAYS, API_GAP, FIRST_DAY, PREFIX
 from twap_pipeline_tests.truth import wallet_twaps
-
-DAYS = 6
-GAP = FIRST_DAY + timedelta(days=2)  # a day left unloaded, for coverage
-# Decimal strings only (no float files), so decimals compare exactly as text.
-STYLES = sample.EXACT_STYLES[:DAYS]
-
-
-@pytest.fixture(scope="module")
-def api_events() -> pl.DataFrame:
-    events = sample.generate_events(
-        FIRST_DAY, DAYS, twaps_per_day=200, seed=23, wallets=40, trigger_share=0.1
-    )
-    return events
-
-
-@pytest.fixture(scope="module")
-def loaded_events(api_events) -> pl.DataFrame:
-    """The events whose day is loaded (every day but GAP)."""
-    return api_events.filter(pl.col("day") != GAP)
-
-
-@pytest.fixture(scope="module")
-def api_database(admin_url, api_events, tmp_path_factory) -> Iterator[str]:
-    name = f"twap_api_test_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = psycopg.conninfo.make_conninfo(admin_url, dbname=name)
-    root: Path = tmp_path_factory.mktemp("api_source")
-    styles = {FIRST_DAY + timedelta(days=n): STYLES[n] for n in range(DAYS)}
-    sample.write_dataset(root, PREFIX, api_events, styles)
-    source = LocalObjectSource(directory=str(root), prefix=PREFIX)
-    landing = LandingArea(directory=str(root / "landing"))
-    assert run_pipeline(source, landing, url, FIRST_DAY, GAP - timedelta(days=1)).success
-    last = FIRST_DAY + timedelta(days=DAYS - 1)
-    assert run_pipeline(source, landing, url, GAP + timedelta(days=1), last).success
-    yield url
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture(scope="module")
-def client(api_database) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(database_url=api_database))) as test_client:
-        yield test_client
 
 
 def wallets_by_size(events: pl.DataFrame) -> list[str]:
@@ -277,9 +227,9 @@ def test_coverage_names_the_missing_day(client, loaded_events):
     per_day = loaded_events.group_by("day").len().sort("day")
     assert body == {
         "first_day": FIRST_DAY.isoformat(),
-        "last_day": (FIRST_DAY + timedelta(days=DAYS - 1)).isoformat(),
-        "days_loaded": DAYS - 1,
-        "missing_days": [GAP.isoformat()],
+        "last_day": (FIRST_DAY + timedelta(days=API_DAYS - 1)).isoformat(),
+        "days_loaded": API_DAYS - 1,
+        "missing_days": [API_GAP.isoformat()],
         "rows_per_day": {d.isoformat(): n for d, n in per_day.iter_rows()},
     }
 

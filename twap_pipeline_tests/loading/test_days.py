@@ -5,16 +5,19 @@ unchanged) and the message names the file, the key or the day."""
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 import textwrap
 import time
 from datetime import date, timedelta
+from pathlib import Path
 
 import polars as pl
 import pytest
 
 from twap_pipeline import sample
+from twap_pipeline.instance import write_dagster_home
 from twap_pipeline.resources import LandingArea, PostgresResource
 from twap_pipeline_tests.faults import (
     S3FaultProxy,
@@ -22,8 +25,14 @@ from twap_pipeline_tests.faults import (
     can_make_network_namespaces,
     network_path,
 )
-from twap_pipeline_tests.support import PREFIX, failure_message, run_pipeline
-from twap_pipeline_tests.test_assets_ingest import expected_events, same_events, table_events
+from twap_pipeline_tests.support import (
+    PREFIX,
+    expected_events,
+    failure_message,
+    run_pipeline,
+    same_events,
+    table_events,
+)
 
 FIRST = date(2025, 9, 1)
 DAYS = 3
@@ -329,6 +338,7 @@ print("SUCCESS" if result.success else "FAILED: " + failure_message(result), flu
 """
 
 
+@pytest.mark.slow  # a network namespace and a load in another process
 @pytest.mark.skipif(not can_make_network_namespaces(), reason="needs root and ip netns")
 def test_a_database_that_stops_answering_fails_the_load_within_seconds(
     fault_events, tmp_path, database_url, db
@@ -390,3 +400,47 @@ def test_waiting_for_another_writer_is_bounded_and_named(
     assert not result.success
     message = failure_message(result)
     assert "waited 1 s for another load to release the writers' lock" in message
+
+
+@pytest.mark.slow  # starts a process
+def test_a_killed_run_leaves_only_whole_days_and_the_rerun_completes(
+    bucket, published, fault_events, tmp_path, database_url, db
+):
+    """A run killed mid-range (OOM, container restart) has committed whole days only; its
+    connection and write lock die with it, so the next run loads the range exactly."""
+    home = write_dagster_home(tmp_path / "home", tmp_path / "dagster")
+    with S3FaultProxy(bucket.endpoint) as proxy:
+        proxy.faults.stall.add(day_key(LAST))
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "AWS_S3_BUCKET": bucket.name,
+            "AWS_S3_PREFIX": PREFIX,
+            "AWS_ENDPOINT_URL": proxy.url,
+            "TWAP_LANDING_DIR": str(tmp_path / "landing"),
+            "DAGSTER_HOME": str(home),
+        }
+        for name in ("DAGSTER_PG_URL", "TWAP_SOURCE_DIR"):
+            env.pop(name, None)
+        command = [
+            str(Path(sys.executable).with_name("dagster")),
+            *("asset", "materialize", "-m", "twap_pipeline.definitions", "--select"),
+            *("*twap_status", "--partition-range", f"{FIRST}...{LAST}"),
+        ]
+        run = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        committed = "SELECT count(DISTINCT partition_date) FROM twap_status"
+        deadline = time.monotonic() + 120
+        while db.execute(committed).fetchone() != (DAYS - 1,) and time.monotonic() < deadline:
+            assert run.poll() is None, "the run ended before it could be killed"
+            time.sleep(0.1)
+        run.kill()
+        run.wait(timeout=30)
+    good = fault_events.filter(pl.col("day") != LAST)
+    same_events(table_events(db), expected_events(good), set())
+
+    landing = LandingArea(directory=str(tmp_path / "landing"))
+    result = run_pipeline(bucket.source(), landing, database_url, FIRST, LAST)
+    assert result.success
+    same_events(table_events(db), expected_events(fault_events), set())

@@ -13,11 +13,12 @@ from schemathesis import GenerationMode
 from schemathesis.checks import positive_data_acceptance
 
 from twap_pipeline_tests.servers import uvicorn
-from twap_pipeline_tests.test_api import api_database, api_events  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.slow  # starts processes
 
 
 @pytest.fixture(scope="module")
-def api_url(api_database) -> Iterator[str]:  # noqa: F811
+def api_url(api_database) -> Iterator[str]:
     with uvicorn("twap_api.app:app", api_database) as server:
         yield server.url
 

@@ -58,6 +58,7 @@ def test_request_payer_can_be_turned_off(bucket):
     assert WireRecordingSource.sent == [("ListObjectsV2", None)]
 
 
+@pytest.mark.slow  # uploads 1,128 objects
 def test_listing_is_paginated_and_skips_history_before_since(bucket):
     for n in range(1, 29):
         bucket.client.put_object(

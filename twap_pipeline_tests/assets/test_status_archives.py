@@ -14,8 +14,14 @@ from twap_pipeline import sample
 from twap_pipeline.definitions import defs
 from twap_pipeline.resources import LandingArea, LocalObjectSource
 from twap_pipeline.sensors import RANGE_END, RANGE_START, twap_status_s3_sensor
-from twap_pipeline_tests.support import PREFIX, failure_message, run_pipeline
-from twap_pipeline_tests.test_assets_ingest import expected_events, same_events, table_events
+from twap_pipeline_tests.support import (
+    PREFIX,
+    expected_events,
+    failure_message,
+    run_pipeline,
+    same_events,
+    table_events,
+)
 
 FIRST = date(2026, 3, 1)
 
@@ -66,6 +72,7 @@ def test_sensor_places_every_layout_in_its_day(tmp_path, instance):
     assert request.tags["twap/objects"] == str(len(written.files))
 
 
+@pytest.mark.slow  # a month of data
 def test_one_corrupt_day_costs_only_itself(tmp_path, database_url, db, instance):
     events = sample.generate_events(FIRST, 30, twaps_per_day=40, seed=8, wallets=30)
     root = tmp_path / "source"

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from decimal import Decimal
+from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
@@ -11,61 +10,22 @@ import pytest
 
 from twap_pipeline import sample
 from twap_pipeline.resources import LocalObjectSource
-from twap_pipeline_tests.support import DAYS, FIRST_DAY, PREFIX, failure_message, run_pipeline
-from twap_pipeline_tests.test_assets_orders import assert_orders_match, table_orders
+from twap_pipeline_tests.support import (
+    DAYS,
+    FIRST_DAY,
+    PREFIX,
+    assert_orders_match,
+    expected_events,
+    failure_message,
+    float_days,
+    run_pipeline,
+    same_events,
+    table_events,
+    table_orders,
+)
 from twap_pipeline_tests.truth import expected_orders
 
 LAST_DAY = FIRST_DAY + timedelta(days=DAYS - 1)
-EVENT_COLUMNS = """twap_id, to_char(event_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'),
-    status, error, wallet, asset, side, size_requested::text, size_executed::text,
-    notional_executed::text, duration_minutes, reduce_only, randomize,
-    (extract(epoch FROM created_at) * 1000)::bigint, trigger_px::text, trigger_above,
-    partition_date"""
-
-
-def table_events(db) -> list[tuple]:
-    return db.execute(f"SELECT {EVENT_COLUMNS} FROM twap_status ORDER BY 1, 2, 3").fetchall()
-
-
-def expected_events(events: pl.DataFrame) -> list[tuple]:
-    """The canonical generated events as the table must hold them (time truncated to µs)."""
-    rows = [
-        (
-            r["twap_id"],
-            r["time"][:26],
-            r["status"],
-            r["error"],
-            r["state_user"].lower(),
-            r["state_coin"],
-            r["state_side"],
-            r["state_sz"],
-            r["state_executedSz"],
-            r["state_executedNtl"],
-            r["state_minutes"],
-            r["state_reduceOnly"],
-            r["state_randomize"],
-            r["state_timestamp"],
-            r["state_trigger_px"],
-            r["state_trigger_above"],
-            r["day"],
-        )
-        for r in events.iter_rows(named=True)
-    ]
-    return sorted(rows, key=lambda r: (r[0], r[1], r[2]))
-
-
-def same_events(actual: list[tuple], expected: list[tuple], float_days: set[date]) -> None:
-    """Equal row for row; decimals equal as text, except from float files (equal as numbers)."""
-    assert len(actual) == len(expected)
-    for got, want in zip(actual, expected, strict=True):
-        if want[-1] in float_days:
-            assert [Decimal(v) for v in got[7:10]] == [Decimal(v) for v in want[7:10]], want
-            got = (*got[:7], *want[7:10], *got[10:])
-        assert got == want
-
-
-def float_days(events: pl.DataFrame) -> set[date]:
-    return {d for d in events["day"].unique() if sample.style_for(d).encoding == "floats"}
 
 
 def test_range_run_from_s3_loads_every_event_exactly_once(

@@ -3,72 +3,22 @@ database is left exactly as it was before that load."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 import polars as pl
 import pytest
 
-from twap_pipeline import sample
-from twap_pipeline.assets import twap_orders
-from twap_pipeline_tests.support import DAYS, FIRST_DAY, PREFIX, failure_message, run_pipeline
-
-LAST_DAY = FIRST_DAY + timedelta(days=DAYS - 1)
-BAD_DAY = FIRST_DAY + timedelta(days=2)
-
-
-def snapshot(db) -> tuple[list, list]:
-    """Both tables, without loaded_at (a good day reloaded next to a bad one gets a new one)."""
-    return (
-        db.execute(
-            "SELECT to_jsonb(s) - 'loaded_at' FROM twap_status s "
-            "ORDER BY twap_id, event_time, status"
-        ).fetchall(),
-        db.execute("SELECT * FROM twap_orders ORDER BY twap_id").fetchall(),
-    )
-
-
-def failed_checks(result) -> dict[str, dict]:
-    return {
-        e.check_name: {k: v.value for k, v in e.metadata.items()}
-        for e in result.get_asset_check_evaluations()
-        if not e.passed
-    }
-
-
-@pytest.fixture
-def loaded(bucket, source_tree, landing, database_url, db):
-    """Every day loaded once; returns a function that replaces BAD_DAY's source events."""
-    bucket.upload_tree(source_tree)
-    assert run_pipeline(bucket.source(), landing, database_url, FIRST_DAY, LAST_DAY).success
-
-    def republish(events: pl.DataFrame, day=BAD_DAY) -> None:
-        for key in sample.object_keys(PREFIX, day, sample.style_for(day).layout):
-            bucket.client.delete_object(Bucket=bucket.name, Key=key)
-        path = source_tree / f"{PREFIX}{day.isoformat()}.parquet"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        sample.to_source_frame(events, "strings").write_parquet(path)
-        bucket.client.upload_file(str(path), bucket.name, f"{PREFIX}{day.isoformat()}.parquet")
-
-    return republish
-
-
-def day_events(events: pl.DataFrame, day=BAD_DAY) -> pl.DataFrame:
-    return events.filter(pl.col("day") == day)
-
-
-def assert_rejected(result, check: str, db, before, partitions=(BAD_DAY,)) -> dict:
-    assert not result.success
-    message = failure_message(result)
-    assert "rolled back" in message
-    assert all(f"{d}: " in message for d in partitions), message
-    failures = failed_checks(result)
-    assert check in failures, failures
-    if partitions:
-        assert failures[check]["failing_partitions"] == [d.isoformat() for d in partitions]
-    assert snapshot(db) == before
-    return failures[check]
+from twap_pipeline_tests.support import (
+    BAD_DAY,
+    DAYS,
+    FIRST_DAY,
+    LAST_DAY,
+    assert_rejected,
+    day_events,
+    dropping_inserts,
+    run_pipeline,
+    snapshot,
+)
 
 
 @pytest.mark.parametrize(
@@ -181,22 +131,6 @@ def test_lifecycle_terminal_before_activation(loaded, events, bucket, landing, d
     assert failure["sample_rows"][0]["twap_id"] == victim
 
 
-@contextmanager
-def dropping_inserts(db, table: str, modulo: int) -> Iterator[None]:
-    """A trigger that silently swallows inserts of every ``modulo``-th twap_id into ``table``:
-    a lossy load, as a bug or a misconfigured database would make it."""
-    db.execute(
-        f"""CREATE FUNCTION drop_some() RETURNS trigger LANGUAGE plpgsql AS
-           $$ BEGIN IF NEW.twap_id % {modulo} = 0 THEN RETURN NULL; END IF; RETURN NEW; END $$;
-           CREATE TRIGGER lossy BEFORE INSERT ON {table}
-           FOR EACH ROW EXECUTE FUNCTION drop_some()"""
-    )
-    try:
-        yield
-    finally:
-        db.execute(f"DROP TRIGGER lossy ON {table}; DROP FUNCTION drop_some()")
-
-
 def test_rows_match_source_catches_a_lossy_load(loaded, bucket, landing, database_url, db):
     with dropping_inserts(db, "twap_status", 7):
         before = snapshot(db)
@@ -210,33 +144,6 @@ def test_rows_match_source_catches_a_lossy_load(loaded, bucket, landing, databas
         )
         mismatch = failure["details_by_partition"][BAD_DAY.isoformat()]
         assert mismatch["rows_loaded"] < mismatch["rows_in_files"]
-
-
-def test_orders_checks_block_a_wrong_summary(loaded, landing, database_url, db):
-    resources = dict(landing=landing, database_url=database_url)
-    twap_id = db.execute(
-        "SELECT twap_id FROM twap_status WHERE partition_date = %s AND status = 'finished' LIMIT 1",
-        [BAD_DAY],
-    ).fetchone()[0]
-    # A row edited behind the pipeline's back: executed above requested.
-    db.execute(
-        "UPDATE twap_status SET size_executed = size_requested * 2 WHERE twap_id = %s "
-        "AND status = 'finished'",
-        [twap_id],
-    )
-    before = snapshot(db)
-    result = run_pipeline(None, **resources, first=BAD_DAY, assets=[twap_orders])
-    failure = assert_rejected(result, "executed_within_requested", db, before)
-    assert failure["sample_rows"][0]["twap_id"] == twap_id
-
-
-def test_orders_one_row_per_twap(loaded, landing, database_url, db):
-    with dropping_inserts(db, "twap_orders", 3):
-        before = snapshot(db)
-        result = run_pipeline(None, landing, database_url, first=BAD_DAY, assets=[twap_orders])
-        failure = assert_rejected(result, "one_row_per_twap", db, before, partitions=())
-        assert failure["mismatched_twaps"] > 0
-        assert all(s["twap_id"] % 3 == 0 for s in failure["sample_rows"])
 
 
 def test_unknown_status_loads_and_warns(loaded, events, bucket, landing, database_url, db):
