@@ -153,10 +153,15 @@ async def one_twap(conn: AsyncConnection, twap_id: int) -> str | None:
 
 
 async def newest(conn: AsyncConnection) -> tuple[str, datetime, float] | None:
+    """The newest event's object key and time, and its age in seconds; None when empty."""
     cursor = await conn.execute(NEWEST)
-    return await cursor.fetchone()
+    row = await cursor.fetchone()
+    return None if row is None else (row[0], row[1], row[2])
 
 
 async def coverage(conn: AsyncConnection) -> tuple[str | None, str | None, int, str, str]:
+    """First and last day, days loaded, missing days and rows per day (both as JSON text)."""
     cursor = await conn.execute(COVERAGE_SQL)
-    return await cursor.fetchone()
+    row = await cursor.fetchone()
+    assert row is not None  # an aggregate without GROUP BY returns one row
+    return row[0], row[1], row[2], row[3], row[4]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import gc
 import os
+from typing import Any
 
 from dagster import Definitions, EnvVar, in_process_executor
 
@@ -24,7 +24,7 @@ DEFAULT_PREFIX = "raw/twap_statuses/"
 DEFAULT_REGION = "us-east-1"
 
 
-def _from_env(mapping: dict[str, str]) -> dict[str, EnvVar]:
+def _from_env(mapping: dict[str, str]) -> dict[str, Any]:
     """Resource field -> ``EnvVar`` for each variable that is set (unset ones keep defaults)."""
     return {field: EnvVar(name) for field, name in mapping.items() if os.environ.get(name)}
 
@@ -62,9 +62,3 @@ defs = Definitions(
     # The two assets form one chain: separate step processes would only add start-up time.
     executor=in_process_executor,
 )
-
-# Everything imported and built so far lives as long as the process. Moving it out of the
-# cyclic collector's reach spares each full collection, and the interpreter's exit, a walk over
-# Dagster's whole object graph: `dagster asset materialize` exits ~0.8 s sooner (0.95 s -> 0.13 s
-# from RUN_SUCCESS to exit, measured).
-gc.freeze()

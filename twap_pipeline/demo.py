@@ -1,14 +1,17 @@
 """``twap demo``: the whole product on one machine with nothing but Python.
 
-Generates a few weeks of sample TWAP files with the test package's seeded generator, loads
-them through Dagster into PostgreSQL (``DATABASE_URL``, or an embedded server), prints what it
-loaded, then serves the API and the Dagster UI (webserver + daemon) until Ctrl-C.
+Generates three weeks of sample TWAP files ending yesterday (UTC) with the seeded generator,
+loads them through Dagster's daily job into PostgreSQL (``DATABASE_URL``, or an embedded
+server), prints what it loaded, then serves the API and the Dagster UI (webserver + daemon)
+until Ctrl-C. The partitions start at the sample's first day, so the UI shows every partition
+loaded and every check green.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -16,7 +19,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -26,7 +29,7 @@ from twap_pipeline.embedded_postgres import ensure_database, start_embedded
 from twap_pipeline.instance import write_dagster_home
 
 PREFIX = "raw/twap_statuses/"
-SAMPLE = {"start": "2025-06-01", "days": 21, "twaps_per_day": 800, "seed": 2025, "wallets": 150}
+SAMPLE = {"days": 21, "twaps_per_day": 800, "seed": 2025, "wallets": 150}
 STOP_GRACE_SECONDS = 15
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -79,13 +82,16 @@ class DemoHome:
             "TWAP_SOURCE_DIR": str(self.source),
             "AWS_S3_PREFIX": PREFIX,
             "TWAP_LANDING_DIR": str(self.landing),
-            "TWAP_START_DATE": SAMPLE["start"],
+            "TWAP_START_DATE": sample_days()[0].isoformat(),
+            "TWAP_PARTITION_TODAY": "false",
             "DAGSTER_HOME": str(self.dagster_home),
         }
 
 
-def sample_days() -> list[date]:
-    first = date.fromisoformat(SAMPLE["start"])
+def sample_days(today: date | None = None) -> list[date]:
+    """The sample's days: the ``SAMPLE["days"]`` days that end yesterday (UTC)."""
+    today = today or datetime.now(UTC).date()
+    first = today - timedelta(days=SAMPLE["days"])
     return [first + timedelta(days=n) for n in range(SAMPLE["days"])]
 
 
@@ -99,53 +105,52 @@ def database_url(home: DemoHome, say: Callable[[str], None]) -> str:
 
 def write_sample(home: DemoHome, say: Callable[[str], None]) -> None:
     """Generate the sample files once; a later demo reuses them."""
+    wanted = {**SAMPLE, "start": sample_days()[0].isoformat()}
     marker = home.source / "sample.json"
-    if marker.exists() and json.loads(marker.read_text()) == SAMPLE:
+    if marker.exists() and json.loads(marker.read_text()) == wanted:
         say(f"sample files: reusing {home.source}")
         return
     from twap_pipeline import sample
 
+    if home.source.exists():
+        shutil.rmtree(home.source)
     events = sample.generate_events(
-        date.fromisoformat(SAMPLE["start"]), SAMPLE["days"], SAMPLE["twaps_per_day"],
+        sample_days()[0], SAMPLE["days"], SAMPLE["twaps_per_day"],
         seed=SAMPLE["seed"], wallets=SAMPLE["wallets"],
     )  # fmt: skip
     dataset = sample.write_dataset(home.source, PREFIX, events)
-    marker.write_text(json.dumps(SAMPLE))
+    marker.write_text(json.dumps(wanted))
     say(f"sample files: {len(dataset.files)} written to {home.source} ({events.height:,} events)")
 
 
 def loaded_days(url: str) -> set[date]:
     with psycopg.connect(url) as conn:
-        if conn.execute("SELECT to_regclass('twap_orders')").fetchone()[0] is None:
+        if conn.execute("SELECT to_regclass('twap_orders')").fetchone() == (None,):
             return set()
         rows = conn.execute("SELECT DISTINCT partition_date FROM twap_status").fetchall()
     return {row[0] for row in rows}
 
 
 def load(home: DemoHome, url: str, say: Callable[[str], None]) -> None:
-    """Materialize every sample day through Dagster, one run per day, with a line for each."""
-    from dagster import DagsterInstance, materialize
+    """Run the daily job for every sample day not loaded yet, with a line for each. The
+    code location reads the demo's environment (``run_demo`` sets it before this import)."""
+    from dagster import DagsterInstance
 
-    from twap_pipeline.assets import twap_orders, twap_status
-    from twap_pipeline.resources import LandingArea, LocalObjectSource, PostgresResource
+    from twap_pipeline.definitions import defs
+    from twap_pipeline.jobs import twap_daily_job
 
     done = loaded_days(url)
     todo = [d for d in sample_days() if d not in done]
     if not todo:
-        say(f"load: all {len(done)} days already loaded")
+        say(f"load: all {len(sample_days())} days already loaded")
         return
-    resources = {
-        "source": LocalObjectSource(directory=str(home.source), prefix=PREFIX),
-        "landing": LandingArea(directory=str(home.landing)),
-        "postgres": PostgresResource(database_url=url),
-    }
-    assets = [twap_status, twap_orders]
+    job = defs.resolve_job_def(twap_daily_job.name)
     with DagsterInstance.from_config(str(home.dagster_home)) as instance:
         for n, day in enumerate(todo, 1):
             started = time.perf_counter()
-            result = materialize(
-                assets, partition_key=day.isoformat(), resources=resources, instance=instance,
-                raise_on_error=False, run_config=QUIET,
+            result = job.execute_in_process(
+                partition_key=day.isoformat(), instance=instance, raise_on_error=False,
+                run_config=QUIET,
             )  # fmt: skip
             if not result.success:
                 raise DemoError(f"loading {day} failed: see run {result.run_id} in the Dagster UI")
@@ -169,13 +174,21 @@ SELECT
 """
 
 
-def summary(url: str, api_port: int) -> list[str]:
+def summary(url: str, api_port: int | None) -> list[str]:
+    """What is loaded, and (when ``api_port`` is being served) requests to try."""
     with psycopg.connect(url) as conn:
-        days, first, last, events, twaps, wallets, heavy, twap_id = conn.execute(SUMMARY).fetchone()
+        row = conn.execute(SUMMARY).fetchone()
+    assert row is not None  # scalar subqueries: always one row
+    days, first, last, events, twaps, wallets, heavy, twap_id = row
+    loaded = (
+        f"loaded: {days} days ({first} .. {last}), {events:,} events, {twaps:,} TWAPs, "
+        f"{wallets:,} wallets"
+    )
+    if api_port is None:
+        return [loaded]
     api = f"http://127.0.0.1:{api_port}"
     return [
-        f"loaded: {days} days ({first} .. {last}), {events:,} events, {twaps:,} TWAPs, "
-        f"{wallets:,} wallets",
+        loaded,
         "try:",
         f"  curl '{api}/api/v1/twaps?wallet={heavy}&limit=5'",
         f"  curl '{api}/api/v1/twaps?wallet={heavy}&start={first}&end={last}"
@@ -211,7 +224,7 @@ def serve(home: DemoHome, env: dict[str, str], api_port: int, ui_port: int, say)
     bin_dir = Path(sys.executable).parent
     workspace = str(home.root / "workspace.yaml")
     commands = {
-        "api": [sys.executable, "-m", "uvicorn", "twap_api.app:app", "--host", "127.0.0.1",
+        "api": [sys.executable, "-m", "uvicorn", "twap_api.main:app", "--host", "127.0.0.1",
                 "--port", str(api_port)],
         "dagster-webserver": [str(bin_dir / "dagster-webserver"), "-h", "127.0.0.1",
                               "-p", str(ui_port), "-w", workspace],
@@ -273,7 +286,7 @@ def run_demo(home_dir: Path, no_serve: bool, api_port: int, ui_port: int, say=pr
     os.environ.update(home.environment(url))
     write_sample(home, say)
     load(home, url, say)
-    for line in summary(url, api_port):
+    for line in summary(url, None if no_serve else api_port):
         say(line)
     if not no_serve:
         serve(home, home.environment(url), api_port, ui_port, say)

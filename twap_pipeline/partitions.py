@@ -1,5 +1,7 @@
 """Daily UTC partitions, from ``TWAP_START_DATE`` through today: an hourly source fills today's
-partition while the day goes on (it is reloaded as hours arrive)."""
+partition while the day goes on (it is reloaded as hours arrive). With a source that publishes
+whole days only, ``TWAP_PARTITION_TODAY=false`` ends the partitions yesterday, so today does
+not show as missing."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from dagster import AssetExecutionContext, DailyPartitionsDefinition
 
 DEFAULT_START_DATE = "2025-01-01"
 START_DATE_ENV = "TWAP_START_DATE"
+TODAY_ENV = "TWAP_PARTITION_TODAY"
 
 
 def start_date() -> date:
@@ -21,8 +24,19 @@ def start_date() -> date:
         raise ValueError(f"{START_DATE_ENV}={raw!r} is not a YYYY-MM-DD date") from exc
 
 
+def includes_today() -> bool:
+    """Whether today is a partition, from ``TWAP_PARTITION_TODAY`` (default true)."""
+    raw = (os.environ.get(TODAY_ENV) or "true").strip().lower()
+    if raw not in {"true", "false", "1", "0"}:
+        raise ValueError(f"{TODAY_ENV}={raw!r} is not true or false")
+    return raw in {"true", "1"}
+
+
 daily_partitions = DailyPartitionsDefinition(
-    start_date=start_date().isoformat(), timezone="UTC", fmt="%Y-%m-%d", end_offset=1
+    start_date=start_date().isoformat(),
+    timezone="UTC",
+    fmt="%Y-%m-%d",
+    end_offset=1 if includes_today() else 0,
 )
 
 

@@ -378,7 +378,8 @@ def node_lines(events: pl.DataFrame, encoding: str, blocks: bool, empty_blocks: 
     if not blocks:
         return "".join(_compact(_node_event(r, encoding)) + "\n" for r in rows).encode()
     out: list[str] = []
-    number = 800_000_000 + int(events["twap_id"].min() or 0)
+    lowest = events["twap_id"].min()
+    number = 800_000_000 + (int(lowest) if isinstance(lowest, int) else 0)
     grouped: dict[str, list[dict]] = {}
     for row in rows:
         grouped.setdefault(row["time"], []).append(_node_event(row, encoding))

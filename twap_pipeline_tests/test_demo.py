@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
@@ -60,6 +61,14 @@ def test_summary_lists_what_was_loaded(database_url, db, source_tree, landing):
     events = db.execute("SELECT count(*) FROM twap_status").fetchone()[0]
     assert lines[0].startswith(f"loaded: 1 days ({FIRST_DAY} .. {FIRST_DAY}), {events:,} events")
     assert all("http://127.0.0.1:8123/" in line for line in lines[2:])
+    assert summary(database_url, None) == lines[:1]  # nothing served: nothing to curl
+
+
+def test_the_sample_ends_yesterday_and_the_partitions_start_with_it():
+    days = sample_days(date(2026, 3, 1))
+    assert days[-1] == date(2026, 2, 28)
+    assert days == [days[0] + timedelta(days=n) for n in range(len(days))]
+    assert len(days) == 21
 
 
 def test_home_layout_is_git_ignored_and_complete(tmp_path):

@@ -1,6 +1,14 @@
 """Dagster assets: twap_status (list, download, load each day) and twap_orders derived from it."""
 
-from twap_pipeline.assets.orders import twap_orders
-from twap_pipeline.assets.status import twap_status
+import warnings
+
+from dagster import BetaWarning
+
+# A range loads as one run through BackfillPolicy.single_run, a parameter Dagster marks beta:
+# without this, every process that loads the code location prints the same notice.
+warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=BetaWarning)
+
+from twap_pipeline.assets.orders import twap_orders  # noqa: E402
+from twap_pipeline.assets.status import twap_status  # noqa: E402
 
 __all__ = ["twap_orders", "twap_status"]

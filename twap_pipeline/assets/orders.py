@@ -3,11 +3,11 @@
 from dagster import AssetExecutionContext, Failure, MaterializeResult, asset
 
 from twap_pipeline.assets.config import DatabaseRetryConfig, retry_or_fail
-from twap_pipeline.assets.status import DAILY, ORDERS, twap_status
+from twap_pipeline.assets.status import GROUP, ORDERS, SINGLE_RUN, twap_status
 from twap_pipeline.checks import orders as orders_checks
 from twap_pipeline.checks.verdicts import check_result
 from twap_pipeline.loading.orders import refresh_orders
-from twap_pipeline.partitions import run_days
+from twap_pipeline.partitions import daily_partitions, run_days
 from twap_pipeline.resources import DatabaseUnavailableError, PostgresResource
 
 
@@ -16,7 +16,9 @@ from twap_pipeline.resources import DatabaseUnavailableError, PostgresResource
     kinds={"postgres"},
     check_specs=[c.spec(ORDERS) for c in orders_checks.CHECKS],
     description="One row per TWAP: final status, executed size/notional, average price.",
-    **DAILY,
+    group_name=GROUP,
+    partitions_def=daily_partitions,
+    backfill_policy=SINGLE_RUN,
 )
 def twap_orders(
     context: AssetExecutionContext, config: DatabaseRetryConfig, postgres: PostgresResource

@@ -25,7 +25,7 @@ from dagster import (
 
 from twap_pipeline.assets.config import StatusLoadConfig, retry_or_fail
 from twap_pipeline.checks import status as status_checks
-from twap_pipeline.checks.verdicts import check_result
+from twap_pipeline.checks.verdicts import Verdict, check_result
 from twap_pipeline.formats import read_status_files
 from twap_pipeline.freshness import STATUS_FRESHNESS
 from twap_pipeline.loading.days import Dataset, DayLoader, DayOutcome, RunOutcome
@@ -43,11 +43,8 @@ from twap_pipeline.tables import status as table
 GROUP = "twap_ingest"
 STATUS = AssetKey("twap_status")
 ORDERS = AssetKey("twap_orders")
-DAILY = {
-    "group_name": GROUP,
-    "partitions_def": daily_partitions,
-    "backfill_policy": BackfillPolicy.single_run(),
-}
+# A range of days (a backfill) is one run: the run lists the source once and loads day by day.
+SINGLE_RUN = BackfillPolicy.single_run()
 REPORT_LIMIT = 100
 PROGRESS_SECONDS = 10
 
@@ -152,7 +149,9 @@ class Progress:
         "One row per TWAP lifecycle event: each day's source files listed, downloaded "
         "(verified), parsed and loaded; each day is replaced in its own transaction."
     ),
-    **DAILY,
+    group_name=GROUP,
+    partitions_def=daily_partitions,
+    backfill_policy=SINGLE_RUN,
 )
 def twap_status(
     context: AssetExecutionContext,
@@ -176,7 +175,7 @@ def twap_status(
         retry_or_fail(context, config, str(exc))
     for day in outcome.days:
         landing.drop_stale(day.day, listing.by_day[day.day])
-    checked = {c.name: {} for c in status_checks.CHECKS}
+    checked: dict[str, dict[date, Verdict]] = {c.name: {} for c in status_checks.CHECKS}
     for day in outcome.days:
         for verdict in day.verdicts:
             checked[verdict.check][day.day] = verdict

@@ -130,7 +130,7 @@ def duplicate_keys(events: pl.DataFrame, conflict: str | None) -> Verdict:
 
 def day_not_shrunk(day: date, stored_before: int, offered: int, allowed: bool) -> Verdict:
     passed = allowed or offered >= stored_before * KEEP_AT_LEAST
-    details = {"rows_stored_before": stored_before, "rows_offered": offered}
+    details: dict[str, int | str] = {"rows_stored_before": stored_before, "rows_offered": offered}
     if not passed:
         details["message"] = (
             f"{day}: the files offer {offered} events where {stored_before} are stored; "
@@ -150,7 +150,7 @@ def statuses_known(events: pl.DataFrame) -> Verdict:
     )
 
 
-LIFECYCLE_COLUMNS = {
+LIFECYCLE_COLUMNS: dict[str, pl.DataType | type[pl.DataType]] = {
     "twap_id": pl.Int64,
     "event_time": pl.Datetime("us", "UTC"),
     "status": pl.String,
@@ -158,18 +158,18 @@ LIFECYCLE_COLUMNS = {
 }
 
 
-def staying_events(conn: psycopg.Connection, day: date, twap_ids: list[int]) -> pl.DataFrame:
+def other_days_events(conn: psycopg.Connection, day: date, twap_ids: list[int]) -> pl.DataFrame:
     """Stored events of the TWAPs ``twap_ids`` outside ``day``."""
     params = {"twap_ids": twap_ids, "day": day}
-    rows = conn.execute(table.STAYING_EVENTS, params).fetchall()
+    rows = conn.execute(table.OTHER_DAYS_EVENTS, params).fetchall()
     return pl.DataFrame(rows, schema=LIFECYCLE_COLUMNS, orient="row")
 
 
-def lifecycle_consistent(events: pl.DataFrame, staying: pl.DataFrame) -> Verdict:
+def lifecycle_consistent(events: pl.DataFrame, other_days: pl.DataFrame) -> Verdict:
     """Over the day's rows and the stored rows that stay: at most one terminal event per TWAP,
     none before its activation, and no waitingForTrigger after the activation."""
     terminal = pl.col("status").is_in(TERMINAL_STATUSES)
-    everything = pl.concat([events.select(list(LIFECYCLE_COLUMNS)), staying])
+    everything = pl.concat([events.select(list(LIFECYCLE_COLUMNS)), other_days])
     mine = everything.filter(pl.col("twap_id").is_in(events["twap_id"].unique().implode()))
     bad = (
         mine.group_by("twap_id")
@@ -197,7 +197,7 @@ def lifecycle_consistent(events: pl.DataFrame, staying: pl.DataFrame) -> Verdict
 
 def gather_for_lifecycle(conn: psycopg.Connection, day: date, rows: pl.DataFrame) -> pl.DataFrame:
     """The stored events the lifecycle check needs besides the day's own."""
-    return staying_events(conn, day, rows["twap_id"].unique().to_list())
+    return other_days_events(conn, day, rows["twap_id"].unique().to_list())
 
 
 def judge_day(evidence: DayEvidence) -> list[Verdict]:
@@ -206,12 +206,12 @@ def judge_day(evidence: DayEvidence) -> list[Verdict]:
     unique = duplicate_keys(evidence.rows, evidence.conflict)
     if not unique.passed:
         return [unique]
-    staying = evidence.gathered if evidence.gathered is not None else evidence.rows.clear()
+    other_days = evidence.gathered if evidence.gathered is not None else evidence.rows.clear()
     return [
         unique,
         rows_match_source(evidence.rows.height, evidence.stored),
         rows_valid(evidence.invalid),
-        lifecycle_consistent(evidence.rows, staying.select(list(LIFECYCLE_COLUMNS))),
+        lifecycle_consistent(evidence.rows, other_days.select(list(LIFECYCLE_COLUMNS))),
         day_not_shrunk(
             evidence.day, evidence.stored_before, evidence.rows.height, evidence.allow_shrinking
         ),

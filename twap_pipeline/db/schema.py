@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from alembic import command
@@ -39,12 +40,12 @@ def head_revision() -> str:
     return head
 
 
-def upgrade(url: str, revision: str = "head", **connect_args: object) -> None:
+def upgrade(url: str, revision: str = "head", **connect_args: Any) -> None:
     """Bring the database at ``url`` to ``revision``; a no-op when it is there already (told
     without taking the writers' lock, which a long load may hold). ``connect_args`` go to
     psycopg (timeouts, session options)."""
     if revision == "head":
-        with psycopg.connect(libpq_url(url), **connect_args) as conn:  # type: ignore[arg-type]
+        with psycopg.connect(libpq_url(url), **connect_args) as conn:
             if current_revision(conn) == head_revision():
                 return
     engine = create_engine(

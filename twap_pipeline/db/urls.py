@@ -50,7 +50,7 @@ def libpq_url(url: str) -> str:
 def sqlalchemy_url(url: str, driver: str) -> URL:
     """``url`` for SQLAlchemy with ``driver`` (``psycopg`` for Alembic, ``psycopg2`` for
     dagster-postgres): keyword strings and Unix-socket hosts included."""
-    params = psycopg.conninfo.conninfo_to_dict(libpq_url(url))
+    params = {k: str(v) for k, v in psycopg.conninfo.conninfo_to_dict(libpq_url(url)).items()}
     port = params.pop("port", None)
     return URL.create(
         f"postgresql+{driver}",
@@ -59,5 +59,5 @@ def sqlalchemy_url(url: str, driver: str) -> URL:
         host=params.pop("host", None),
         port=int(port) if port else None,
         database=params.pop("dbname", None),
-        query={k: str(v) for k, v in params.items()},
+        query=params,
     )

@@ -91,7 +91,8 @@ def _block_events(blocks: pl.DataFrame) -> pl.DataFrame:
     ).with_row_index("block")
     simple = block.filter(pl.col("event").is_not_null()).with_columns(position=pl.lit(0))
     others = block.filter(pl.col("event").is_null() & (pl.col("count") > 0))
-    most = int(others["count"].max() or 0)
+    largest = others["count"].max()
+    most = int(largest) if isinstance(largest, int) else 0
     taken_apart = [
         others.with_columns(
             event=pl.col("line").str.json_path_match(f"$.events[{n}]"), position=pl.lit(n)

@@ -154,7 +154,7 @@ def normalise(
 
 def empty_rows() -> pl.DataFrame:
     """No events, with the table's column types (an empty file, a quiet hour)."""
-    schema = {
+    schema: dict[str, pl.DataType | type[pl.DataType]] = {
         "twap_id": pl.Int64,
         "event_time": pl.Datetime("us", "UTC"),
         "duration_minutes": pl.Int32,
@@ -258,7 +258,11 @@ def _string(flat: pl.DataFrame, column: str, key: str) -> pl.Series:
 
 
 def _integer(
-    flat: pl.DataFrame, column: str, key: str, dtype: pl.DataType, nullable: bool = False
+    flat: pl.DataFrame,
+    column: str,
+    key: str,
+    dtype: type[pl.DataType],
+    nullable: bool = False,
 ) -> pl.Series:
     series = flat[column]
     if series.dtype == pl.Null:
@@ -346,7 +350,7 @@ def _timestamp(series: pl.Series) -> pl.Series:
     """A parquet timestamp column as UTC microseconds, with the wrong-unit quirk undone."""
     utc = (
         series.dt.convert_time_zone("UTC")
-        if series.dtype.time_zone  # type: ignore[union-attr]
+        if isinstance(series.dtype, pl.Datetime) and series.dtype.time_zone
         else series.dt.replace_time_zone("UTC")
     )
     utc = utc.dt.cast_time_unit("us")

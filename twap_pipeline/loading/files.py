@@ -56,7 +56,9 @@ def csv_rows(rows: pl.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def _land(source: ObjectSource, landing: LandingArea, day: date, obj: SourceObject) -> Path:
+def _download_verified(
+    source: ObjectSource, landing: LandingArea, day: date, obj: SourceObject
+) -> Path:
     """Download ``obj``; an integrity failure is tried once more before it fails the file."""
     try:
         return landing.receive(day, obj, lambda dest: source.download(obj, dest))
@@ -84,7 +86,7 @@ def prepare_day(
         prepared.files.append(LandedFile(obj, downloaded=path is None))
         if path is None:
             try:
-                path = _land(source, landing, day, obj)
+                path = _download_verified(source, landing, day, obj)
             except SourceIntegrityError as exc:
                 prepared.failure = str(exc)
                 return prepared

@@ -34,7 +34,9 @@ def refresh_orders(conn: psycopg.Connection, days: list[date]) -> OrdersRefresh:
         conn.execute(table.TOUCHED, {"days": days, "first": min(days), "last": max(days)})
         conn.execute(table.DELETE_TOUCHED)
         conn.execute(table.INSERT_TOUCHED)
-        result.twaps, result.running, result.wallets = conn.execute(table.TOTALS).fetchone()
+        totals = conn.execute(table.TOTALS).fetchone()
+        assert totals is not None  # an aggregate without GROUP BY returns one row
+        result.twaps, result.running, result.wallets = totals
         result.verdicts = checks.evaluate(conn)
         if not all(v.passed for v in result.verdicts):
             raise psycopg.Rollback()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 import sqlalchemy.exc
@@ -36,7 +37,7 @@ class PostgresResource(ConfigurableResource):
         default=900, ge=1, description="Longest a load waits for another writer to finish"
     )
 
-    def _connect_args(self) -> dict[str, object]:
+    def _connect_args(self) -> dict[str, Any]:
         """Bounded waits on both ends: the client notices a silent server, and the server
         (``tcp_keepalives_*`` in the session) a vanished client, so a dead load frees the
         writers' lock."""
@@ -78,7 +79,7 @@ class PostgresResource(ConfigurableResource):
         except psycopg.OperationalError as exc:
             raise DatabaseUnavailableError(self.explain(exc)) from exc
 
-    def explain(self, exc: psycopg.OperationalError) -> str:
+    def explain(self, exc: BaseException | None) -> str:
         """What went wrong with the database, in words an operator can act on."""
         detail = str(exc).strip()
         if isinstance(exc, psycopg.errors.QueryCanceled):
@@ -88,7 +89,7 @@ class PostgresResource(ConfigurableResource):
                 f"waited {self.lock_timeout_seconds} s for another load to release the "
                 f"writers' lock: {detail}"
             )
-        if exc.sqlstate is None:
+        if not isinstance(exc, psycopg.Error) or exc.sqlstate is None:
             return (
                 "PostgreSQL could not be reached or stopped answering (no reply within "
                 f"{self._silence_seconds()} s): {detail}"

@@ -16,7 +16,7 @@ ROWS_OF_DAY = "SELECT count(*) FROM twap_status WHERE partition_date = %(day)s"
 # they make up every event those TWAPs will have once the day commits. Read on a second
 # connection while COPY runs: it sees the table as committed, and no other writer can change it
 # meanwhile (the load holds the writers' lock).
-STAYING_EVENTS = """
+OTHER_DAYS_EVENTS = """
 SELECT twap_id, event_time, status, partition_date
 FROM twap_status
 WHERE twap_id = ANY(%(twap_ids)s) AND partition_date <> %(day)s

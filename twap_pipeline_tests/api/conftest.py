@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from twap_api.app import create_app
+from twap_api.main import create_app
 from twap_api.settings import Settings
 from twap_pipeline import sample
 from twap_pipeline.resources import LandingArea, LocalObjectSource

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow  # starts processes
 
 @pytest.fixture(scope="module")
 def api_url(api_database) -> Iterator[str]:
-    with uvicorn("twap_api.app:app", api_database) as server:
+    with uvicorn("twap_api.main:app", api_database) as server:
         yield server.url
 
 

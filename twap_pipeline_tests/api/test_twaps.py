@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 
-from twap_api.app import create_app
+from twap_api.main import create_app
 from twap_api.settings import Settings
 from twap_pipeline_tests.support import API_DAYS, API_GAP, FIRST_DAY, PREFIX
 from twap_pipeline_tests.truth import wallet_twaps
@@ -181,6 +181,27 @@ def test_bad_parameters_are_422_naming_the_parameter(client, params, parameter):
     response = client.get("/api/v1/twaps", params=query)
     assert response.status_code == 422, response.text
     assert [d["loc"] for d in response.json()["detail"]] == [["query", parameter]]
+
+
+def test_an_unknown_parameter_is_422_naming_it(client):
+    """A client of another API's paging (``offset``) must not loop over the same page."""
+    response = client.get(
+        "/api/v1/twaps", params={"wallet": "0x9d6a5ab97a8eed617bde9968d9ab6fcf72fde1b8", "page": 3}
+    )
+    assert response.status_code == 422
+    assert [d["loc"] for d in response.json()["detail"]] == [["query", "page"]]
+
+
+def test_a_repeated_parameter_is_422_naming_it(client):
+    wallets = [
+        ("wallet", "0x9d6a5ab97a8eed617bde9968d9ab6fcf72fde1b8"),
+        ("wallet", "0x0000000000000000000000000000000000000001"),
+    ]
+    response = client.get("/api/v1/twaps", params=wallets)
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert [d["loc"] for d in detail] == [["query", "wallet"]]
+    assert detail[0]["msg"] == "given more than once"
 
 
 @pytest.mark.parametrize("twap_id", ["abc", "-1", "99999999999999999999"])
