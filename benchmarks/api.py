@@ -213,7 +213,7 @@ def main() -> None:
         )  # fmt: skip
         with (
             uvicorn("benchmarks.baseline_app:app", url) as baseline,
-            uvicorn("twap_api.main:app", url) as api,
+            uvicorn("twap_api.main:create_app", url, factory=True) as api,
         ):
             for name, paths in scenarios.items():
                 reference = ["/rows500" if name.startswith("heaviest") else "/select1"]

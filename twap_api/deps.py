@@ -7,6 +7,9 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from psycopg_pool import AsyncConnectionPool
+from pydantic import BaseModel, ValidationError
+
+from twap_api.models import WalletQuery
 
 
 def invalid(parameter: str, message: str, value: Any) -> RequestValidationError:
@@ -24,9 +27,9 @@ async def get_pool(request: Request) -> AsyncConnectionPool:
 Pool = Annotated[AsyncConnectionPool, Depends(get_pool)]
 
 
-async def single_valued_parameters(request: Request) -> None:
-    """A 422 for a parameter given twice (``wallet=A&wallet=B``): FastAPI would silently keep
-    one of them."""
+def single_valued(request: Request) -> None:
+    """A 422 for a parameter given twice (``wallet=A&wallet=B``), which would otherwise
+    silently keep one of them."""
     items = request.query_params.multi_items()
     if len(items) == len(request.query_params):
         return
@@ -35,3 +38,53 @@ async def single_valued_parameters(request: Request) -> None:
         if name in seen:
             raise invalid(name, "given more than once", value)
         seen.add(name)
+
+
+async def wallet_query(request: Request) -> WalletQuery:
+    """The list endpoint's query string, validated by ``WalletQuery`` in one call: a 422
+    names each bad, unknown or repeated parameter. (FastAPI's own query-model parsing costs
+    ~60 us more a request: docs/performance.md.)"""
+    single_valued(request)
+    try:
+        return WalletQuery.model_validate(request.query_params)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("query", *e["loc"])} for e in exc.errors(include_url=False)]
+        ) from None
+
+
+WalletParams = Annotated[WalletQuery, Depends(wallet_query)]
+
+
+def query_parameters(model: type[BaseModel]) -> dict[str, Any]:
+    """``model``'s fields as OpenAPI query parameters (for a route that validates its query
+    string with ``model`` itself), as FastAPI documents declared parameters."""
+    schema = model.model_json_schema()
+    required = set(schema.get("required", ()))
+    parameters = [
+        {
+            "name": name,
+            "in": "query",
+            "required": name in required,
+            "description": field.pop("description", ""),
+            "schema": field,
+        }
+        for name, field in schema["properties"].items()
+    ]
+    return {"parameters": parameters}
+
+
+async def authorize(request: Request) -> None:
+    """API keys and rate limits, when configured (access.py)."""
+    access = request.app.state.access
+    if access.enabled:
+        await access.admit(request)
+
+
+async def require_schema(request: Request, pool: Pool) -> None:
+    """A 503 naming what to do until the database's schema is the one this code reads."""
+    await request.app.state.schema_guard.require(pool)
+
+
+# The dependencies of every data endpoint (not of /healthz, /metrics or the docs).
+DATA_ENDPOINT = [Depends(authorize), Depends(require_schema)]

@@ -6,16 +6,22 @@ floats); times are ISO 8601 UTC with ``Z``."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 WALLET_PATTERN = r"^0[xX][0-9a-fA-F]{40}$"
 ASSET_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+# Bounds a query may give: Hyperliquid's era, with room on both sides.
+EARLIEST = datetime(2020, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+# latest_per_twap=false pages carry every event: their size is bounded by this many TWAPs.
+MAX_EVENTS_PAGE = 1000
 
 
 def iso_time(value: Any) -> datetime:
-    """ISO 8601 only (no epoch numbers, which pydantic would otherwise accept); naive is UTC."""
+    """ISO 8601 only (no epoch numbers, which pydantic would otherwise accept); naive is UTC;
+    within [EARLIEST, LATEST)."""
     if isinstance(value, datetime):
         parsed = value
     else:
@@ -23,7 +29,14 @@ def iso_time(value: Any) -> datetime:
             parsed = datetime.fromisoformat(str(value))
         except ValueError:
             raise ValueError("not an ISO 8601 time, e.g. 2025-06-01T00:00:00Z") from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    parsed = parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    try:
+        inside = EARLIEST <= parsed < LATEST
+    except OverflowError:
+        inside = False
+    if not inside:
+        raise ValueError("outside the supported window 2020-01-01 .. 2100-01-01 (UTC)")
+    return parsed
 
 
 IsoTime = Annotated[datetime, BeforeValidator(iso_time)]
@@ -57,7 +70,18 @@ class WalletQuery(BaseModel):
     latest_per_twap: bool = Field(
         default=True, description="true: one summary per TWAP; false: also its events in range"
     )
-    limit: int = Field(default=500, ge=1, le=5000, description="TWAPs per page")
+    limit: int = Field(
+        default=500,
+        ge=1,
+        le=5000,
+        description=f"TWAPs per page (at most {MAX_EVENTS_PAGE} with latest_per_twap=false)",
+    )
+    offset: int = Field(
+        default=0,
+        ge=0,
+        le=10_000_000,
+        description="TWAPs to skip (the reference API's paging); next_cursor pages faster",
+    )
     cursor: str | None = Field(
         default=None, max_length=200, description="next_cursor of the previous page"
     )
@@ -120,6 +144,30 @@ class Twap(Contract):
     )
 
 
+class Row(Contract):
+    """One event in the reference specification's row shape."""
+
+    ts: str = Field(description="Event time, ISO 8601 UTC (microseconds)")
+    wallet: str
+    asset: str
+    side: str
+    status: str
+    error: str | None
+    duration_minutes: int | None
+    size_requested: str
+    size_executed: str
+    notional_executed: str
+    executed: Executed
+    raw: dict[str, Any] = Field(description="The source row as published")
+
+
+class TwapDetail(Twap):
+    """One TWAP: its summary, its events, and the same events as the reference's ``rows``."""
+
+    events: list[Event] = Field(description="All events in time order")
+    rows: list[Row] = Field(description="All events in time order, in the reference's shape")
+
+
 class TwapPage(Contract):
     wallet: str
     start: str | None
@@ -131,11 +179,27 @@ class TwapPage(Contract):
 
 
 class Health(Contract):
-    status: str = Field(description="ok | unavailable")
-    database: str = Field(description="reachable | unreachable")
+    status: Literal["ok", "stale", "unavailable"] = Field(
+        description="ok; stale: the newest event is older than TWAP_API_STALE_HOURS; "
+        "unavailable: the database or its schema cannot serve (503)"
+    )
+    database: Literal["reachable", "unreachable"]
+    detail: str | None = Field(default=None, description="What is wrong, when something is")
+    schema_revision: str | None = Field(default=None, description="The database's revision")
     newest_object_key: str | None = None
     newest_event_time: str | None = None
     lag_seconds: float | None = Field(default=None, description="now - newest event time")
+
+
+class Service(Contract):
+    """``GET /``: what this service is and where its documentation is."""
+
+    name: str
+    description: str
+    version: str
+    docs: str
+    openapi: str
+    health: str
 
 
 class Coverage(Contract):

@@ -4,7 +4,7 @@ in PostgreSQL; Python only joins the rows. All parameters are bound, never forma
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from psycopg import AsyncConnection, sql
@@ -12,8 +12,8 @@ from psycopg import AsyncConnection, sql
 from twap_api.models import WalletQuery
 
 # Events of one TWAP in order: by time, then by lifecycle rank (a terminal event wins a tie in
-# time with its activation), then by name.
-LATER = (
+# time with its activation), then by name. True when event n comes after event s.
+NEWER_EVENT = (
     "(n.event_time, twap_lifecycle_rank(n.status), n.status)"
     " > (s.event_time, twap_lifecycle_rank(s.status), s.status)"
 )
@@ -23,41 +23,61 @@ def _utc(column: str) -> str:
     return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
 
 
-# JSON is assembled as text with concat(): measured 1.5x faster than json_build_object on a
-# 500-row page. Every text value goes through to_json() (escaping); numbers, booleans and the
-# fixed-format times need none; nullable values are coalesced to null (concat skips NULLs).
+def _decimal(expression: str) -> str:
+    """A numeric as the API writes it: without padding zeros (24.36, not 24.3600)."""
+    return f"trim_scale({expression})"
+
+
+# JSON is assembled as text with concat() (faster than json_build_object: docs/performance.md).
+# Every text value goes through to_json() (escaping); numbers, booleans and the fixed-format
+# times need none; nullable values are coalesced to null (concat skips NULLs).
 def _executed(a: str) -> str:
+    size = _decimal(a + ".size_executed")
+    notional = _decimal(a + ".notional_executed")
+    average = _decimal(f"{a}.notional_executed / nullif({a}.size_executed, 0)")
     return (
-        f"""'{{"size":"', {a}.size_executed, '","notional":"', {a}.notional_executed, """
-        f"""'","avg_price":', coalesce('"' || ({a}.notional_executed """
-        f"""/ nullif({a}.size_executed, 0)) || '"', 'null'), '}}'"""
+        f"""'{{"size":"', {size}, '","notional":"', {notional}, """
+        f"""'","avg_price":', coalesce('"' || {average} || '"', 'null'), '}}'"""
     )
 
 
 ITEM = f"""concat(
     '{{"twap_id":"', s.twap_id, '","wallet":', to_json(s.wallet),
     ',"asset":', to_json(s.asset), ',"side":', to_json(s.side),
-    ',"status":', to_json(s.status), ',"duration_minutes":', s.duration_minutes,
+    ',"status":', to_json(s.status),
+    ',"duration_minutes":', coalesce(s.duration_minutes::text, 'null'),
     ',"created_at":"', {_utc("s.created_at")}, '","latest_ts":"', {_utc("s.event_time")},
-    '","executed":', {_executed("s")}, ',"requested_size":"', s.size_requested,
+    '","executed":', {_executed("s")}, ',"requested_size":"', {_decimal("s.size_requested")},
     '","reduce_only":', coalesce(to_json(s.reduce_only)::text, 'null'),
     ',"randomize":', coalesce(to_json(s.randomize)::text, 'null'),
     ',"error":', coalesce(to_json(s.error)::text, 'null'),
     ',"trigger":', CASE WHEN s.trigger_px IS NULL THEN 'null' ELSE concat(
-        '{{"px":"', s.trigger_px, '","above":', coalesce(to_json(s.trigger_above)::text, 'null'),
-        '}}') END,
-    ',"stop_px":', coalesce('"' || s.stop_px || '"', 'null'), ',"raw":', s.raw,
+        '{{"px":"', {_decimal("s.trigger_px")},
+        '","above":', coalesce(to_json(s.trigger_above)::text, 'null'), '}}') END,
+    ',"stop_px":', coalesce('"' || {_decimal("s.stop_px")} || '"', 'null'), ',"raw":', s.raw,
     {{tail}})"""
 EVENT = f"""concat(
     '{{"time":"', {_utc("e.event_time")}, '","status":', to_json(e.status),
     ',"error":', coalesce(to_json(e.error)::text, 'null'),
     ',"executed":', {_executed("e")}, ',"raw":', e.raw, '}}')"""
+# The same event in the reference specification's row shape (GET /api/v1/twaps/{id} "rows").
+ROW = f"""concat(
+    '{{"ts":"', {_utc("e.event_time")}, '","wallet":', to_json(e.wallet),
+    ',"asset":', to_json(e.asset), ',"side":', to_json(e.side),
+    ',"status":', to_json(e.status), ',"error":', coalesce(to_json(e.error)::text, 'null'),
+    ',"duration_minutes":', coalesce(e.duration_minutes::text, 'null'),
+    ',"size_requested":"', {_decimal("e.size_requested")},
+    '","size_executed":"', {_decimal("e.size_executed")},
+    '","notional_executed":"', {_decimal("e.notional_executed")},
+    '","executed":', {_executed("e")}, ',"raw":', e.raw, '}}')"""
+IN_ORDER = "ORDER BY e.event_time, twap_lifecycle_rank(e.status), e.status"
+EVENTS_OF_S = """FROM twap_status e
+     WHERE e.twap_id = s.twap_id AND e.event_time >= %(start)s AND e.event_time < %(end)s"""
 NO_EVENTS = "'}'"
-WITH_EVENTS = f"""',"events":[',
-    (SELECT string_agg({EVENT}, ',' ORDER BY e.event_time, twap_lifecycle_rank(e.status), e.status)
-     FROM twap_status e
-     WHERE e.twap_id = s.twap_id AND e.event_time >= %(start)s AND e.event_time < %(end)s),
-    ']}}'"""
+EVENTS = f"(SELECT string_agg({EVENT}, ',' {IN_ORDER}) {EVENTS_OF_S})"
+ROWS = f"(SELECT string_agg({ROW}, ',' {IN_ORDER}) {EVENTS_OF_S})"
+WITH_EVENTS = f"""',"events":[', {EVENTS}, ']}}'"""
+WITH_EVENTS_AND_ROWS = f"""',"events":[', {EVENTS}, '],"rows":[', {ROWS}, ']}}'"""
 
 # One row per TWAP of the wallet with activity in [start, end): its latest event in the range,
 # newest first. Keyset pagination on (event_time, twap_id) walks the (wallet, event_time DESC,
@@ -76,7 +96,7 @@ WHERE s.wallet = %(wallet)s
       SELECT 1 FROM twap_status n
       WHERE n.twap_id = s.twap_id AND n.event_time < %(end)s AND {later})
 ORDER BY s.event_time DESC, s.twap_id DESC
-LIMIT %(limit)s + 1
+LIMIT %(limit)s + 1 OFFSET %(offset)s
 """
 ONE_TWAP = """
 SELECT {item}
@@ -89,13 +109,17 @@ NEWEST = """
 SELECT s3_object_key, event_time,
     extract(epoch FROM now() - event_time)::float8 AS lag_seconds
 FROM twap_status
-WHERE partition_date = (SELECT max(partition_date) FROM twap_status)
+WHERE partition_date = (SELECT max(partition_date) FROM twap_status_days)
 ORDER BY event_time DESC
 LIMIT 1
 """
+NEWEST_DAY = "SELECT max(partition_date) FROM twap_status_days"
+HAS_SCHEMA = "SELECT to_regclass('alembic_version') IS NOT NULL"
+SCHEMA_REVISION = "SELECT version_num FROM alembic_version"
+# From the per-day counts the load keeps: O(days), whatever the number of events.
 COVERAGE = """
 WITH days AS (
-    SELECT partition_date AS day, count(*) AS n FROM twap_status GROUP BY partition_date
+    SELECT partition_date AS day, events AS n FROM twap_status_days
 )
 SELECT min(day)::text, max(day)::text, count(*)::int,
     (SELECT coalesce(json_agg(g::date::text ORDER BY g), '[]')
@@ -108,9 +132,9 @@ FROM days
 
 ITEM_LATEST = ITEM.replace("{tail}", NO_EVENTS)
 ITEM_WITH_EVENTS = ITEM.replace("{tail}", WITH_EVENTS)
-WALLET_PAGE_LATEST = sql.SQL(WALLET_PAGE.format(item=ITEM_LATEST, later=LATER))
-WALLET_PAGE_EVENTS = sql.SQL(WALLET_PAGE.format(item=ITEM_WITH_EVENTS, later=LATER))
-ONE_TWAP_SQL = sql.SQL(ONE_TWAP.format(item=ITEM_WITH_EVENTS))
+WALLET_PAGE_LATEST = sql.SQL(WALLET_PAGE.format(item=ITEM_LATEST, later=NEWER_EVENT))
+WALLET_PAGE_EVENTS = sql.SQL(WALLET_PAGE.format(item=ITEM_WITH_EVENTS, later=NEWER_EVENT))
+ONE_TWAP_SQL = sql.SQL(ONE_TWAP.format(item=ITEM.replace("{tail}", WITH_EVENTS_AND_ROWS)))
 COVERAGE_SQL = sql.SQL(COVERAGE)
 NO_LOWER_BOUND = "-infinity"
 NO_UPPER_BOUND = "infinity"
@@ -126,6 +150,7 @@ def page_parameters(query: WalletQuery, before: tuple[datetime, int] | None) -> 
         "before_time": before[0] if before else NO_UPPER_BOUND,
         "before_id": before[1] if before else 2**63 - 1,
         "limit": query.limit,
+        "offset": query.offset,
     }
 
 
@@ -165,3 +190,21 @@ async def coverage(conn: AsyncConnection) -> tuple[str | None, str | None, int, 
     row = await cursor.fetchone()
     assert row is not None  # an aggregate without GROUP BY returns one row
     return row[0], row[1], row[2], row[3], row[4]
+
+
+async def newest_day(conn: AsyncConnection) -> date | None:
+    """The newest loaded day: every day before it is complete."""
+    cursor = await conn.execute(NEWEST_DAY)
+    row = await cursor.fetchone()
+    return row[0] if row else None
+
+
+async def schema_revision(conn: AsyncConnection) -> str | None:
+    """The database's Alembic revision; None when it has no schema."""
+    cursor = await conn.execute(HAS_SCHEMA)
+    exists = await cursor.fetchone()
+    if not exists or not exists[0]:
+        return None
+    cursor = await conn.execute(SCHEMA_REVISION)
+    row = await cursor.fetchone()
+    return row[0] if row else None

@@ -1,41 +1,128 @@
-"""The API's settings, read from the environment once (``get_settings``)."""
+"""The API's settings, read from the environment once (``get_settings``), and the server's
+(``twap api``: host, port, workers)."""
 
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from twap_pipeline.db.urls import libpq_url
 
+CommaSeparated = Annotated[list[str], NoDecode]
+
+
+def _alias(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
 
 class Settings(BaseSettings):
-    """``DATABASE_URL`` is required (any PostgreSQL URL form); the pool has defaults."""
+    """``DATABASE_URL`` is required (any PostgreSQL URL form); everything else has a default.
+    Names are the environment variables of the README's table."""
 
     model_config = SettingsConfigDict(env_prefix="TWAP_API_", extra="ignore")
 
     database_url: str = Field(
-        validation_alias=AliasChoices("DATABASE_URL", "database_url"),
-        description="PostgreSQL holding twap_status (read access is enough)",
+        validation_alias=_alias("DATABASE_URL", "database_url"),
+        description="PostgreSQL holding the twap tables (read access is enough)",
     )
     pool_min_size: int = Field(default=2, ge=1)
     pool_max_size: int = Field(default=10, ge=1)
     pool_timeout_seconds: float = Field(
-        default=5.0,
-        gt=0,
-        validation_alias=AliasChoices("TWAP_API_POOL_TIMEOUT", "pool_timeout_seconds"),
+        default=5.0, gt=0, validation_alias=_alias("TWAP_API_POOL_TIMEOUT", "pool_timeout_seconds")
     )
     health_timeout_seconds: float = Field(
         default=2.0,
         gt=0,
-        validation_alias=AliasChoices("TWAP_API_HEALTH_TIMEOUT", "health_timeout_seconds"),
+        validation_alias=_alias("TWAP_API_HEALTH_TIMEOUT", "health_timeout_seconds"),
+    )
+    statement_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        validation_alias=_alias("TWAP_API_STATEMENT_TIMEOUT", "statement_timeout_seconds"),
+    )
+    connect_timeout_seconds: int = Field(
+        default=5,
+        ge=1,
+        validation_alias=_alias("TWAP_API_CONNECT_TIMEOUT", "connect_timeout_seconds"),
+    )
+    stale_after_hours: float = Field(
+        default=26.0,
+        gt=0,
+        validation_alias=_alias("TWAP_API_STALE_HOURS", "stale_after_hours"),
+        description="/healthz says stale when the newest event is older than this",
+    )
+    cache_max_age_seconds: int = Field(
+        default=3600,
+        ge=0,
+        validation_alias=_alias("TWAP_API_CACHE_MAX_AGE", "cache_max_age_seconds"),
+        description="max-age of pages that lie wholly before the newest loaded day",
+    )
+    cors_origins: CommaSeparated = Field(
+        default_factory=list, validation_alias=_alias("CORS_ORIGINS", "cors_origins")
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", validation_alias=_alias("LOG_FORMAT", "log_format")
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", validation_alias=_alias("LOG_LEVEL", "log_level")
+    )
+    api_keys: CommaSeparated = Field(
+        default_factory=list,
+        validation_alias=_alias("TWAP_API_KEYS", "api_keys"),
+        description="when set, every data endpoint needs one of these in X-API-Key",
+    )
+    rate_limit: str = Field(
+        default="",
+        validation_alias=_alias("TWAP_RATE_LIMIT", "rate_limit"),
+        description="per API key (or client address without keys), e.g. '100/minute'; empty: off",
+    )
+    rate_limit_storage: str = Field(
+        default="memory://",
+        validation_alias=_alias("TWAP_RATE_LIMIT_STORAGE", "rate_limit_storage"),
+        description="memory:// for one process, redis://host:port to share between processes",
     )
 
     @field_validator("database_url")
     @classmethod
     def _libpq(cls, url: str) -> str:
         return libpq_url(url)
+
+    @field_validator("cors_origins", "api_keys", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        if value.strip():
+            from limits import parse_many
+
+            try:
+                parse_many(value)
+            except ValueError as exc:
+                raise ValueError(f"not a rate limit like '100/minute': {value!r}") from exc
+        return value.strip()
+
+
+class ServerSettings(BaseSettings):
+    """Where ``twap api`` listens."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    host: str = Field(default="127.0.0.1", validation_alias=_alias("API_HOST", "host"))
+    port: int = Field(default=8000, ge=1, le=65535, validation_alias=_alias("API_PORT", "port"))
+    workers: int = Field(default=1, ge=1, validation_alias=_alias("TWAP_API_WORKERS", "workers"))
 
 
 @lru_cache(maxsize=1)

@@ -1,4 +1,5 @@
-"""The ``twap`` command: ``twap demo``, and ``twap db upgrade`` / ``twap db current``."""
+"""The ``twap`` command: ``twap demo``, ``twap api``, and ``twap db upgrade`` / ``twap db
+current``."""
 
 from __future__ import annotations
 
@@ -33,6 +34,12 @@ def parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--api-port", type=int, default=8000, help="API port (default 8000)")
     demo.add_argument("--ui-port", type=int, default=3000, help="Dagster UI port (default 3000)")
+    commands.add_parser(
+        "api",
+        help="serve the REST API",
+        description="Listens on API_HOST:API_PORT (127.0.0.1:8000) with TWAP_API_WORKERS (1) "
+        "processes; every other setting from the environment (README).",
+    )
     db = commands.add_parser("db", help="the database schema (DATABASE_URL)")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="create or upgrade the tables to this version")
@@ -55,6 +62,29 @@ def database(args: argparse.Namespace) -> int:
     return 0
 
 
+def serve_api() -> int:
+    import uvicorn
+    from pydantic import ValidationError
+
+    from twap_api.settings import ServerSettings, Settings
+
+    try:
+        Settings()  # fail here, in one line, rather than in every worker
+        server = ServerSettings()
+    except ValidationError as exc:
+        print(f"twap api: {exc}", file=sys.stderr)
+        return 2
+    uvicorn.run(
+        "twap_api.main:create_app",
+        factory=True,
+        host=server.host,
+        port=server.port,
+        workers=server.workers,
+        access_log=False,
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     # Dagster's notices about its own beta APIs say nothing to a user of the command.
@@ -63,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "db":
             return database(args)
+        if args.command == "api":
+            return serve_api()
         run_demo(args.home, args.no_serve, args.api_port, args.ui_port)
     except (DemoError, EmbeddedPostgresError, DatabaseUrlError) as exc:
         print(f"twap {args.command}: {exc}", file=sys.stderr)

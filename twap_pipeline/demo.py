@@ -224,13 +224,13 @@ def serve(home: DemoHome, env: dict[str, str], api_port: int, ui_port: int, say)
     bin_dir = Path(sys.executable).parent
     workspace = str(home.root / "workspace.yaml")
     commands = {
-        "api": [sys.executable, "-m", "uvicorn", "twap_api.main:app", "--host", "127.0.0.1",
-                "--port", str(api_port)],
+        "api": [sys.executable, "-m", "twap_pipeline.cli", "api"],
         "dagster-webserver": [str(bin_dir / "dagster-webserver"), "-h", "127.0.0.1",
                               "-p", str(ui_port), "-w", workspace],
         "dagster-daemon": [str(bin_dir / "dagster-daemon"), "run", "-w", workspace],
     }  # fmt: skip
     children: dict[str, subprocess.Popen] = {}
+    api_env = {"API_HOST": "127.0.0.1", "API_PORT": str(api_port)}
 
     def stop(*_: object) -> None:
         raise KeyboardInterrupt
@@ -241,7 +241,7 @@ def serve(home: DemoHome, env: dict[str, str], api_port: int, ui_port: int, say)
     try:
         for name, command in commands.items():
             children[name] = subprocess.Popen(
-                command, env={**os.environ, **env}, cwd=home.root,
+                command, env={**os.environ, **env, **api_env}, cwd=home.root,
                 start_new_session=True, preexec_fn=_default_signals,
             )  # fmt: skip
         say(f"API:        http://127.0.0.1:{api_port}/docs")

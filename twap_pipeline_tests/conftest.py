@@ -46,10 +46,21 @@ def database_url(admin_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
+def empty_database(admin_url: str) -> Iterator[str]:
+    """A database of its own with no tables at all, dropped after the test."""
+    name = f"twap_empty_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield psycopg.conninfo.make_conninfo(admin_url, dbname=name)
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
 def db(database_url: str) -> Iterator[psycopg.Connection]:
     """An autocommit connection to empty TWAP tables."""
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("TRUNCATE twap_status, twap_orders")
+        conn.execute("TRUNCATE twap_status, twap_orders, twap_status_days")
         yield conn
 
 

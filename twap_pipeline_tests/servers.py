@@ -26,13 +26,16 @@ class Server(NamedTuple):
 
 
 @contextmanager
-def uvicorn(app: str, database_url: str, startup_seconds: float = 20) -> Iterator[Server]:
+def uvicorn(
+    app: str, database_url: str, startup_seconds: float = 20, factory: bool = False
+) -> Iterator[Server]:
     """One uvicorn worker serving ``app`` on a free loopback port; yields its base URL and
     process id once it answers (every FastAPI app serves /openapi.json)."""
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-         "--workers", "1", "--log-level", "warning", "--no-access-log"],
+         "--workers", "1", "--log-level", "warning", "--no-access-log",
+         *(["--factory"] if factory else [])],
         env={**os.environ, "DATABASE_URL": database_url},
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"

@@ -45,10 +45,18 @@ def expected_orders(events: pl.DataFrame) -> dict[int, dict]:
     return orders
 
 
+def api_decimal(text: str | None) -> str | None:
+    """A source decimal as the API writes it: plain digits, no padding zeros ("24.36")."""
+    if text is None:
+        return None
+    digits = format(Decimal(text), "f")
+    return digits.rstrip("0").rstrip(".") if "." in digits else digits
+
+
 def _trigger(row: dict) -> dict | None:
     if row["state_trigger_px"] is None:
         return None
-    return {"px": row["state_trigger_px"], "above": row["state_trigger_above"]}
+    return {"px": api_decimal(row["state_trigger_px"]), "above": row["state_trigger_above"]}
 
 
 def _decimal_or_none(text: str | None) -> Decimal | None:
@@ -101,21 +109,21 @@ def wallet_twaps(
                 "duration_minutes": latest["state_minutes"],
                 "created_at": _created_text(latest["state_timestamp"]),
                 "latest_ts": _utc_text(latest["time"]),
-                "size": latest["state_executedSz"],
-                "notional": latest["state_executedNtl"],
-                "requested_size": latest["state_sz"],
+                "size": api_decimal(latest["state_executedSz"]),
+                "notional": api_decimal(latest["state_executedNtl"]),
+                "requested_size": api_decimal(latest["state_sz"]),
                 "reduce_only": latest["state_reduceOnly"],
                 "randomize": latest["state_randomize"],
                 "error": latest["error"],
                 "trigger": _trigger(latest),
-                "stop_px": latest["state_stopPx"],
+                "stop_px": api_decimal(latest["state_stopPx"]),
                 "events": [
                     (
                         _utc_text(e["time"]),
                         e["status"],
                         e["error"],
-                        e["state_executedSz"],
-                        e["state_executedNtl"],
+                        api_decimal(e["state_executedSz"]),
+                        api_decimal(e["state_executedNtl"]),
                     )
                     for e in twap_events
                 ],

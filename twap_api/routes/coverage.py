@@ -1,4 +1,4 @@
-"""``/api/v1/coverage``: which days are loaded."""
+"""``/api/v1/coverage``: which days are loaded, from the per-day counts the load keeps."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from twap_api import queries
-from twap_api.deps import Pool
+from twap_api.deps import DATA_ENDPOINT, Pool
 from twap_api.json_text import MEDIA_TYPE, json_string
 from twap_api.models import Coverage
 
-router = APIRouter(prefix="/api/v1", tags=["coverage"])
+router = APIRouter(prefix="/api/v1", tags=["coverage"], dependencies=DATA_ENDPOINT)
 
 
 @router.get(

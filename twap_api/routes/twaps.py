@@ -1,23 +1,28 @@
-"""``/api/v1/twaps``: a wallet's TWAPs by time range (cursor-paged), and one TWAP's events."""
+"""``/api/v1/twaps``: a wallet's TWAPs by time range (cursor or offset paged), and one TWAP
+with its events."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-from datetime import UTC, datetime
+import time
+from datetime import UTC, date, datetime
+from datetime import time as day_start
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse, Response
 
 from twap_api import queries
-from twap_api.deps import Pool, invalid, single_valued_parameters
+from twap_api.deps import DATA_ENDPOINT, Pool, WalletParams, invalid, query_parameters
 from twap_api.json_text import MEDIA_TYPE, iso, json_string
-from twap_api.models import Twap, TwapPage, ValidationErrors, WalletQuery
+from twap_api.models import MAX_EVENTS_PAGE, TwapDetail, TwapPage, ValidationErrors, WalletQuery
 
 MAX_TWAP_ID = 2**63 - 1
+# How long the newest loaded day is remembered when deciding whether a page may be cached.
+NEWEST_DAY_SECONDS = 60.0
 
-router = APIRouter(prefix="/api/v1/twaps", tags=["twaps"])
+router = APIRouter(prefix="/api/v1/twaps", tags=["twaps"], dependencies=DATA_ENDPOINT)
 
 
 def encode_cursor(event_time: datetime, twap_id: int) -> str:
@@ -38,17 +43,46 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     return parsed, number
 
 
+def check(query: WalletQuery) -> None:
+    """The rules between parameters, each a 422 naming one of them."""
+    if query.start is not None and query.end is not None and query.start >= query.end:
+        raise invalid("start", "start must be before end", iso(query.start))
+    if query.cursor and query.offset:
+        raise invalid("offset", "give either cursor or offset, not both", query.offset)
+    if not query.latest_per_twap and query.limit > MAX_EVENTS_PAGE:
+        raise invalid("limit", f"at most {MAX_EVENTS_PAGE} with latest_per_twap=false", query.limit)
+
+
+async def newest_day(request: Request, pool: Pool) -> date | None:
+    """The newest loaded day (days before it are complete), remembered for a minute."""
+    state = request.app.state
+    cached = getattr(state, "newest_day", None)
+    if cached is not None and time.monotonic() - cached[1] < NEWEST_DAY_SECONDS:
+        return cached[0]
+    async with pool.connection() as conn:
+        day = await queries.newest_day(conn)
+    state.newest_day = (day, time.monotonic())
+    return day
+
+
+async def cache_control(request: Request, pool: Pool, end: datetime | None) -> str:
+    """Pages that end before the newest loaded day began hold history: cacheable."""
+    if end is not None:
+        day = await newest_day(request, pool)
+        if day is not None and end <= datetime.combine(day, day_start(), UTC):
+            return f"public, max-age={request.app.state.settings.cache_max_age_seconds}"
+    return "no-cache"
+
+
 @router.get(
     "",
     response_model=TwapPage,
-    dependencies=[Depends(single_valued_parameters)],
+    openapi_extra=query_parameters(WalletQuery),
     responses={422: {"model": ValidationErrors, "description": "A query parameter is invalid"}},
     summary="A wallet's TWAPs with activity in [start, end), newest first",
 )
-async def wallet_twaps(query: Annotated[WalletQuery, Query()], pool: Pool) -> Response:
-    start, end = query.start, query.end
-    if start is not None and end is not None and start >= end:
-        raise invalid("start", "start must be before end", iso(start))
+async def wallet_twaps(request: Request, query: WalletParams, pool: Pool) -> Response:
+    check(query)
     before = decode_cursor(query.cursor) if query.cursor else None
     async with pool.connection() as conn:
         items, last = await queries.wallet_page(conn, query, before)
@@ -57,20 +91,21 @@ async def wallet_twaps(query: Annotated[WalletQuery, Query()], pool: Pool) -> Re
     body = "".join(
         (
             '{"wallet":', json_string(query.wallet),
-            ',"start":', json_string(iso(start)),
-            ',"end":', json_string(iso(end)),
+            ',"start":', json_string(iso(query.start)),
+            ',"end":', json_string(iso(query.end)),
             ',"twaps":[', items,
             '],"next_cursor":', json_string(next_cursor), "}",
         )
     )  # fmt: skip
-    return Response(body, media_type=MEDIA_TYPE)
+    headers = {"Cache-Control": await cache_control(request, pool, query.end)}
+    return Response(body, media_type=MEDIA_TYPE, headers=headers)
 
 
 @router.get(
     "/{twap_id}",
-    response_model=Twap,
+    response_model=TwapDetail,
     responses={404: {"description": "No TWAP with this id is loaded"}},
-    summary="One TWAP: its summary and all its events in time order",
+    summary="One TWAP: its summary and all its events in time order (also as `rows`)",
 )
 async def one_twap(
     twap_id: Annotated[int, Path(ge=0, le=MAX_TWAP_ID, description="TWAP id")], pool: Pool
@@ -79,4 +114,4 @@ async def one_twap(
         item = await queries.one_twap(conn, twap_id)
     if item is None:
         return JSONResponse({"detail": f"TWAP {twap_id} is not loaded"}, status_code=404)
-    return Response(item, media_type=MEDIA_TYPE)
+    return Response(item, media_type=MEDIA_TYPE, headers={"Cache-Control": "no-cache"})

@@ -57,6 +57,7 @@ STATUS_DATASET = Dataset(
     judge=status_checks.judge_day,
     gather=status_checks.gather_for_lifecycle,
     distinct_columns=("twap_id", "wallet"),
+    record_day=table.RECORD_DAY,
 )
 
 

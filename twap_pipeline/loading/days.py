@@ -67,6 +67,8 @@ class Dataset:
     gather: Callable[[psycopg.Connection, date, pl.DataFrame], Any] | None = None
     # Columns whose distinct values the run reports (the rows themselves are not kept).
     distinct_columns: tuple[str, ...] = ()
+    # Run once the day's checks pass, with ``day`` and ``events`` (rows stored).
+    record_day: str | None = None
 
 
 @dataclass
@@ -280,6 +282,8 @@ class DayLoader:
         if failed:
             outcome.failure = "; ".join(v.summary() for v in failed)
             raise _RejectDay
+        if data.record_day is not None:
+            conn.execute(data.record_day, {"day": day, "events": outcome.stored})
 
     def _gather(self, other: psycopg.Connection, day: date, rows: pl.DataFrame) -> Any:
         assert self.dataset.gather is not None

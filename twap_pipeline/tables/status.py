@@ -11,6 +11,12 @@ COPY = sql.SQL("COPY twap_status ({}) FROM STDIN (FORMAT csv)").format(
 )
 DELETE_DAY = "DELETE FROM twap_status WHERE partition_date = %(day)s"
 ROWS_OF_DAY = "SELECT count(*) FROM twap_status WHERE partition_date = %(day)s"
+# The day's event count, kept beside the events for coverage; written in the day's transaction.
+RECORD_DAY = """
+INSERT INTO twap_status_days (partition_date, events, loaded_at)
+VALUES (%(day)s, %(events)s, now())
+ON CONFLICT (partition_date) DO UPDATE SET events = EXCLUDED.events, loaded_at = now()
+"""
 
 # Events already stored in other days for the TWAPs of a day's load: with the day's own rows
 # they make up every event those TWAPs will have once the day commits. Read on a second

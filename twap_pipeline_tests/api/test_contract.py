@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel
 
-from twap_api.models import Coverage, Health, Twap, TwapPage, ValidationErrors
+from twap_api.models import Coverage, Health, Service, TwapDetail, TwapPage, ValidationErrors
 
 WALLET_QUERIES = [
     {},
@@ -36,13 +36,14 @@ def test_one_twap_follows_the_contract(client, loaded_events):
     for twap_id in ids[:: max(1, len(ids) // 25)]:
         response = client.get(f"/api/v1/twaps/{twap_id}")
         assert response.status_code == 200
-        twap = validate(Twap, response)
-        assert isinstance(twap, Twap) and twap.events
+        twap = validate(TwapDetail, response)
+        assert isinstance(twap, TwapDetail) and twap.events and len(twap.rows) == len(twap.events)
 
 
-def test_health_and_coverage_follow_the_contract(client):
+def test_health_coverage_and_root_follow_the_contract(client):
     assert validate(Health, client.get("/healthz"))
     assert validate(Coverage, client.get("/api/v1/coverage"))
+    assert validate(Service, client.get("/"))
 
 
 def test_invalid_parameters_follow_the_contract(client):
@@ -55,7 +56,7 @@ def test_the_contract_refuses_a_field_it_does_not_name(client, loaded_events):
     twap_id = loaded_events["twap_id"][0]
     body = client.get(f"/api/v1/twaps/{twap_id}").json()
     with pytest.raises(ValueError, match="extra"):
-        Twap.model_validate({**body, "unexpected": 1})
+        TwapDetail.model_validate({**body, "unexpected": 1})
     del body["raw"]
     with pytest.raises(ValueError, match="raw"):
-        Twap.model_validate(body)
+        TwapDetail.model_validate(body)

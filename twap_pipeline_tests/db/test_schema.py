@@ -3,11 +3,7 @@ code's revision, keeping every row."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-
 import psycopg
-import pytest
 
 from twap_pipeline.db.schema import head_revision, schema_state, upgrade
 
@@ -18,16 +14,6 @@ INSERT INTO twap_status (twap_id, event_time, status, wallet, asset, side, size_
 VALUES (1, '2025-06-01T00:00:01Z', 'activated', '0xab', 'BTC', 'B', 1, 0, 0, 5, false, false,
     '2025-06-01T00:00:00Z', 'k', '2025-06-01', '{"twap_id": 1}')
 """
-
-
-@pytest.fixture
-def empty_database(admin_url) -> Iterator[str]:
-    name = f"twap_schema_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield psycopg.conninfo.make_conninfo(admin_url, dbname=name)
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def raw_type(conn: psycopg.Connection) -> str:
@@ -69,3 +55,15 @@ def test_an_older_revision_is_named(empty_database):
     assert state.problem() == (
         f"schema at revision 0001, code needs {head_revision()}: run twap db upgrade"
     )
+
+
+def test_the_day_counts_are_filled_from_the_rows_already_loaded(empty_database):
+    upgrade(empty_database, "0003")
+    with psycopg.connect(empty_database, autocommit=True) as conn:
+        conn.execute(LEGACY_ROW)
+        conn.execute(LEGACY_ROW.replace("(1, ", "(2, "))
+    upgrade(empty_database)
+    with psycopg.connect(empty_database) as conn:
+        days = conn.execute("SELECT partition_date::text, events FROM twap_status_days").fetchall()
+        assert days == [("2025-06-01", 2)]
+        assert conn.execute("SELECT count(*) FROM twap_status").fetchone() == (2,)

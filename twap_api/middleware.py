@@ -1,0 +1,131 @@
+"""Pure ASGI middleware (no per-request task or body copy beyond what each needs).
+
+- ``RequestContext``: a request id (``X-Request-ID`` when the client sends a sane one, else a
+  new one; always returned), one log line per request, and the request metrics, labelled by
+  the route's template (never the raw path).
+- ``ConditionalGet``: every 200 JSON answer to a GET carries an ``ETag`` (a hash of its body);
+  ``If-None-Match`` naming it gets a 304 without the body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from twap_api.logs import LOGGER
+from twap_api.metrics import IN_FLIGHT, LATENCY, REQUESTS
+
+REQUEST_ID_HEADER = b"x-request-id"
+SANE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value
+    return None
+
+
+class RequestContext:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        given = _header(scope, REQUEST_ID_HEADER)
+        request_id = given if given and SANE_REQUEST_ID.match(given) else uuid.uuid4().hex.encode()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), (REQUEST_ID_HEADER, request_id)]
+            await send(message)
+
+        IN_FLIGHT.inc()
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            IN_FLIGHT.dec()
+            seconds = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            method = scope["method"]
+            REQUESTS.labels(method, template, str(status)).inc()
+            LATENCY.labels(method, template).observe(seconds)
+            if LOGGER.isEnabledFor(20):  # INFO
+                client = scope.get("client")
+                fields: dict[str, Any] = {
+                    "request_id": request_id.decode(),
+                    "method": method,
+                    "route": template,
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 3),
+                    "client": client[0] if client else None,
+                }
+                LOGGER.info(
+                    "%s %s %s %.1f ms", method, scope["path"], status, seconds * 1000, extra=fields
+                )
+
+
+class ConditionalGet:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+        passing = False
+        body: list[bytes] = []
+
+        async def buffered(message: Message) -> None:
+            nonlocal start, passing
+            if message["type"] == "http.response.start":
+                headers = dict(message.get("headers", ()))
+                json = headers.get(b"content-type", b"").startswith(b"application/json")
+                if message["status"] != 200 or not json:
+                    passing = True
+                    await send(message)
+                else:
+                    start = message
+                return
+            if passing or message["type"] != "http.response.body":
+                await send(message)
+                return
+            body.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                assert start is not None
+                await self._answer(scope, start, b"".join(body), send)
+
+        await self.app(scope, receive, buffered)
+
+    @staticmethod
+    async def _answer(scope: Scope, start: Message, content: bytes, send: Send) -> None:
+        etag = b'W/"' + hashlib.blake2b(content, digest_size=16).hexdigest().encode() + b'"'
+        headers = [*start.get("headers", ()), (b"etag", etag)]
+        wanted = _header(scope, b"if-none-match")
+        if wanted is not None and (wanted.strip() == b"*" or etag in _etags(wanted)):
+            kept = [(k, v) for k, v in headers if k not in (b"content-length", b"content-type")]
+            await send({"type": "http.response.start", "status": 304, "headers": kept})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await send({**start, "headers": headers})
+        await send({"type": "http.response.body", "body": content})
+
+
+def _etags(header: bytes) -> set[bytes]:
+    """The ETags of an If-None-Match header, weak or strong alike (a GET compares weakly)."""
+    tags = {tag.strip() for tag in header.split(b",")}
+    return tags | {b"W/" + tag for tag in tags if not tag.startswith(b"W/")}
