@@ -74,17 +74,14 @@ def query_parameters(model: type[BaseModel]) -> dict[str, Any]:
     return {"parameters": parameters}
 
 
-async def authorize(request: Request) -> None:
-    """API keys and rate limits, when configured (access.py)."""
+async def admit(request: Request) -> None:
+    """What every data endpoint (not /healthz, /metrics or the docs) checks first: the API key
+    and rate limit when configured (401, 429), then that the database's schema is the one this
+    code reads (503 naming what to do)."""
     access = request.app.state.access
     if access.enabled:
         await access.admit(request)
+    await request.app.state.schema_guard.require(request.app.state.pool)
 
 
-async def require_schema(request: Request, pool: Pool) -> None:
-    """A 503 naming what to do until the database's schema is the one this code reads."""
-    await request.app.state.schema_guard.require(pool)
-
-
-# The dependencies of every data endpoint (not of /healthz, /metrics or the docs).
-DATA_ENDPOINT = [Depends(authorize), Depends(require_schema)]
+DATA_ENDPOINT = [Depends(admit)]

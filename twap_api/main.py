@@ -14,7 +14,6 @@ from contextlib import asynccontextmanager
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
@@ -22,14 +21,12 @@ from swagger_ui_bundle import swagger_ui_path
 
 from twap_api import logs
 from twap_api.access import KEY_HEADER, AccessControl
-from twap_api.middleware import REQUEST_ID_HEADER, ConditionalGet, RequestContext
+from twap_api.middleware import REQUEST_ID_HEADER, JsonBodies, RequestContext
 from twap_api.routes import coverage, health, metrics, root, twaps
 from twap_api.routes.root import STATIC
 from twap_api.schema_guard import SchemaGuard, SchemaNotReady
 from twap_api.settings import Settings, get_settings
 
-# Pages smaller than this go out uncompressed: gzip would cost more than it saves.
-GZIP_MINIMUM_BYTES = 1024
 # A table, column or function the code reads is missing: the schema is not the code's.
 SCHEMA_ERRORS = (
     psycopg.errors.UndefinedTable,
@@ -138,9 +135,8 @@ def add_error_handlers(app: FastAPI) -> None:
 
 
 def add_middleware(app: FastAPI, settings: Settings) -> None:
-    """Outermost first: request id, logs and metrics; CORS; gzip; ETag."""
-    app.add_middleware(ConditionalGet)
-    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
+    """Outermost first: request id, logs and metrics; CORS; ETag, 304 and gzip."""
+    app.add_middleware(JsonBodies)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -74,8 +74,7 @@ def api_environment_names() -> set[str]:
         prefix = model.model_config.get("env_prefix", "")
         for field_name, field in model.model_fields.items():
             alias = field.validation_alias
-            choices = getattr(alias, "choices", None)
-            names.add(choices[0] if choices else f"{prefix}{field_name}".upper())
+            names.add(alias if isinstance(alias, str) else f"{prefix}{field_name}".upper())
     return names
 
 

@@ -213,6 +213,15 @@ def republish(bucket, day: date, frame: pl.DataFrame) -> None:
     bucket.client.put_object(Bucket=bucket.name, Key=day_key(day), Body=buffer.getvalue())
 
 
+def load_damaged_middle_day(bucket, fault_events, landing, database_url, damage):
+    """Re-publish the middle day with ``damage`` done to its rows, load it: the load fails."""
+    frame = sample.to_source_frame(fault_events.filter(pl.col("day") == MIDDLE), "strings")
+    republish(bucket, MIDDLE, damage(frame))
+    result = run_pipeline(bucket.source(), landing, database_url, MIDDLE)
+    assert not result.success
+    return result
+
+
 @pytest.mark.parametrize(
     ("damage", "expected"),
     [
@@ -229,10 +238,7 @@ def republish(bucket, day: date, frame: pl.DataFrame) -> None:
 def test_values_that_would_break_copy_name_their_file(
     bucket, published, fault_events, landing, database_url, db, damage, expected
 ):
-    frame = sample.to_source_frame(fault_events.filter(pl.col("day") == MIDDLE), "strings")
-    republish(bucket, MIDDLE, damage(frame))
-    result = run_pipeline(bucket.source(), landing, database_url, MIDDLE)
-    assert not result.success
+    result = load_damaged_middle_day(bucket, fault_events, landing, database_url, damage)
     message = failure_message(result)
     assert f"{MIDDLE}: {day_key(MIDDLE)}" in message and expected in message
     assert "COPY twap_status, line" not in message
@@ -276,10 +282,7 @@ def test_an_error_that_escapes_copy_is_mapped_back_to_its_file_and_row(
 def test_implausible_values_fail_rows_valid(
     bucket, published, fault_events, landing, database_url, db, damage, problem
 ):
-    frame = sample.to_source_frame(fault_events.filter(pl.col("day") == MIDDLE), "strings")
-    republish(bucket, MIDDLE, damage(frame))
-    result = run_pipeline(bucket.source(), landing, database_url, MIDDLE)
-    assert not result.success
+    result = load_damaged_middle_day(bucket, fault_events, landing, database_url, damage)
     [check] = [e for e in result.get_asset_check_evaluations() if not e.passed]
     assert check.check_name == "rows_valid"
     assert problem in check.metadata["sample_rows"].value[0]["problems"]
