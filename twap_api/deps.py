@@ -40,7 +40,7 @@ def single_valued(request: Request) -> None:
         seen.add(name)
 
 
-async def wallet_query(request: Request) -> WalletQuery:
+def wallet_query(request: Request) -> WalletQuery:
     """The list endpoint's query string, validated by ``WalletQuery`` in one call: a 422
     names each bad, unknown or repeated parameter. (FastAPI's own query-model parsing costs
     ~60 us more a request: docs/performance.md.)"""
@@ -51,9 +51,6 @@ async def wallet_query(request: Request) -> WalletQuery:
         raise RequestValidationError(
             [{**e, "loc": ("query", *e["loc"])} for e in exc.errors(include_url=False)]
         ) from None
-
-
-WalletParams = Annotated[WalletQuery, Depends(wallet_query)]
 
 
 def query_parameters(model: type[BaseModel]) -> dict[str, Any]:

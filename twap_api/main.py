@@ -168,7 +168,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     add_error_handlers(app)
     add_middleware(app, settings)
-    for module in (root, twaps, coverage, health, metrics):
+    # The busiest routes first: routes are matched in order.
+    for module in (twaps, coverage, health, metrics, root):
         app.include_router(module.router)
     app.mount(STATIC, StaticFiles(directory=swagger_ui_path), name="swagger-ui")
     return app

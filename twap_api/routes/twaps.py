@@ -12,9 +12,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse, Response
+from psycopg_pool import AsyncConnectionPool
 
 from twap_api import queries
-from twap_api.deps import DATA_ENDPOINT, Pool, WalletParams, invalid, query_parameters
+from twap_api.deps import admit, invalid, query_parameters, wallet_query
 from twap_api.json_text import MEDIA_TYPE, iso, json_string
 from twap_api.models import MAX_EVENTS_PAGE, TwapDetail, TwapPage, ValidationErrors, WalletQuery
 
@@ -22,7 +23,10 @@ MAX_TWAP_ID = 2**63 - 1
 # How long the newest loaded day is remembered when deciding whether a page may be cached.
 NEWEST_DAY_SECONDS = 60.0
 
-router = APIRouter(prefix="/api/v1/twaps", tags=["twaps"], dependencies=DATA_ENDPOINT)
+# The two routes call their checks themselves rather than through FastAPI dependencies:
+# resolving a dependency costs ~30 us a request in FastAPI, a tenth of a light wallet's page
+# (docs/performance.md).
+router = APIRouter(prefix="/api/v1/twaps", tags=["twaps"])
 
 
 def encode_cursor(event_time: datetime, twap_id: int) -> str:
@@ -53,7 +57,7 @@ def check(query: WalletQuery) -> None:
         raise invalid("limit", f"at most {MAX_EVENTS_PAGE} with latest_per_twap=false", query.limit)
 
 
-async def newest_day(request: Request, pool: Pool) -> date | None:
+async def newest_day(request: Request, pool: AsyncConnectionPool) -> date | None:
     """The newest loaded day (days before it are complete), remembered for a minute."""
     state = request.app.state
     cached = getattr(state, "newest_day", None)
@@ -65,7 +69,7 @@ async def newest_day(request: Request, pool: Pool) -> date | None:
     return day
 
 
-async def cache_control(request: Request, pool: Pool, end: datetime | None) -> str:
+async def cache_control(request: Request, pool: AsyncConnectionPool, end: datetime | None) -> str:
     """Pages that end before the newest loaded day began hold history: cacheable."""
     if end is not None:
         day = await newest_day(request, pool)
@@ -81,7 +85,10 @@ async def cache_control(request: Request, pool: Pool, end: datetime | None) -> s
     responses={422: {"model": ValidationErrors, "description": "A query parameter is invalid"}},
     summary="A wallet's TWAPs with activity in [start, end), newest first",
 )
-async def wallet_twaps(request: Request, query: WalletParams, pool: Pool) -> Response:
+async def wallet_twaps(request: Request) -> Response:
+    query = wallet_query(request)
+    await admit(request)
+    pool = request.app.state.pool
     check(query)
     before = decode_cursor(query.cursor) if query.cursor else None
     async with pool.connection() as conn:
@@ -108,9 +115,10 @@ async def wallet_twaps(request: Request, query: WalletParams, pool: Pool) -> Res
     summary="One TWAP: its summary and all its events in time order (also as `rows`)",
 )
 async def one_twap(
-    twap_id: Annotated[int, Path(ge=0, le=MAX_TWAP_ID, description="TWAP id")], pool: Pool
+    request: Request, twap_id: Annotated[int, Path(ge=0, le=MAX_TWAP_ID, description="TWAP id")]
 ) -> Response:
-    async with pool.connection() as conn:
+    await admit(request)
+    async with request.app.state.pool.connection() as conn:
         item = await queries.one_twap(conn, twap_id)
     if item is None:
         return JSONResponse({"detail": f"TWAP {twap_id} is not loaded"}, status_code=404)
