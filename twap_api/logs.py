@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,7 +35,9 @@ def configure(log_format: str, level: str) -> None:
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        text = logging.Formatter("%(asctime)sZ %(levelname)s %(name)s %(message)s")
+        text.converter = time.gmtime  # UTC, like every time the API writes
+        handler.setFormatter(text)
     LOGGER.handlers[:] = [handler]
     LOGGER.setLevel(level)
     LOGGER.propagate = False
