@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import gzip
+import logging
 import re
 import time
 import uuid
@@ -68,7 +69,7 @@ class RequestContext:
             method = scope["method"]
             REQUESTS.labels(method, template, str(status)).inc()
             LATENCY.labels(method, template).observe(seconds)
-            if LOGGER.isEnabledFor(20):  # INFO
+            if LOGGER.isEnabledFor(logging.INFO):
                 client = scope.get("client")
                 fields: dict[str, Any] = {
                     "request_id": request_id.decode(),

@@ -90,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     # Dagster's notices about its own beta APIs say nothing to a user of the command.
     warnings.filterwarnings("ignore", category=BetaWarning)
     warnings.filterwarnings("ignore", category=PreviewWarning)
+    # The embedded PostgreSQL asks platformdirs for a runtime folder; without a login session
+    # (containers, CI) it falls back to /tmp and says so, which is fine for the demo.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     try:
         if args.command == "db":
             return database(args)
