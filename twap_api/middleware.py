@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import gzip
 import logging
+import os
 import re
 import time
-import uuid
 import zlib
 from typing import Any
 
@@ -41,6 +41,21 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 class RequestContext:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        # The labelled series, made once per (method, route, status): labels() costs more
+        # than the increment itself.
+        self._requests: dict[tuple[str, str, int], Any] = {}
+        self._latency: dict[tuple[str, str], Any] = {}
+
+    def _record(self, method: str, template: str, status: int, seconds: float) -> None:
+        key = (method, template, status)
+        counter = self._requests.get(key)
+        if counter is None:
+            counter = self._requests[key] = REQUESTS.labels(method, template, str(status))
+        counter.inc()
+        histogram = self._latency.get(key[:2])
+        if histogram is None:
+            histogram = self._latency[key[:2]] = LATENCY.labels(method, template)
+        histogram.observe(seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -48,7 +63,9 @@ class RequestContext:
             return
         started = time.perf_counter()
         given = _header(scope, REQUEST_ID_HEADER)
-        request_id = given if given and SANE_REQUEST_ID.match(given) else uuid.uuid4().hex.encode()
+        request_id = (
+            given if given and SANE_REQUEST_ID.match(given) else os.urandom(16).hex().encode()
+        )
         status = 500
 
         async def send_with_id(message: Message) -> None:
@@ -67,8 +84,7 @@ class RequestContext:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
             method = scope["method"]
-            REQUESTS.labels(method, template, str(status)).inc()
-            LATENCY.labels(method, template).observe(seconds)
+            self._record(method, template, status, seconds)
             if LOGGER.isEnabledFor(logging.INFO):
                 client = scope.get("client")
                 fields: dict[str, Any] = {
