@@ -42,8 +42,8 @@ def single_valued(request: Request) -> None:
 
 def wallet_query(request: Request) -> WalletQuery:
     """The list endpoint's query string, validated by ``WalletQuery`` in one call: a 422
-    names each bad, unknown or repeated parameter. (FastAPI's own query-model parsing costs
-    ~60 us more a request: docs/performance.md.)"""
+    names each bad, unknown or repeated parameter. (FastAPI's own query-model parsing is
+    measurably slower on the busiest route: docs/performance.md.)"""
     single_valued(request)
     try:
         return WalletQuery.model_validate(request.query_params)

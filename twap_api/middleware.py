@@ -136,9 +136,9 @@ class JsonBodies:
 
     @staticmethod
     async def _answer(scope: Scope, start: Message, content: bytes, send: Send) -> None:
-        # A weak validator from the length and CRC-32 of the body: a hash of the whole body
-        # costs ~4x more on a large page, and a collision needs the same URL, the same length
-        # and the same CRC.
+        # A weak validator from the length and CRC-32 of the body: far cheaper than a
+        # cryptographic hash on a large page, and a collision needs the same URL, the same
+        # length and the same CRC.
         etag = b'W/"%x-%08x"' % (len(content), zlib.crc32(content))
         headers = [(k, v) for k, v in start.get("headers", ()) if k != b"content-length"]
         headers.append((b"etag", etag))

@@ -74,17 +74,19 @@ IN_ORDER = "ORDER BY e.event_time, twap_lifecycle_rank(e.status), e.status"
 EVENTS_OF_S = """FROM twap_status e
      WHERE e.twap_id = s.twap_id AND e.event_time >= %(start)s AND e.event_time < %(end)s"""
 NO_EVENTS = "'}'"
-EVENTS = f"(SELECT string_agg({EVENT}, ',' {IN_ORDER}) {EVENTS_OF_S})"
-ROWS = f"(SELECT string_agg({ROW}, ',' {IN_ORDER}) {EVENTS_OF_S})"
-WITH_EVENTS = f"""',"events":[', {EVENTS}, ']}}'"""
-WITH_EVENTS_AND_ROWS = f"""',"events":[', {EVENTS}, '],"rows":[', {ROWS}, ']}}'"""
+WITH_EVENTS = f"""',"events":[', (SELECT string_agg({EVENT}, ',' {IN_ORDER}) {EVENTS_OF_S}),
+    ']}}'"""
+# Both arrays from one pass over the TWAP's events.
+WITH_EVENTS_AND_ROWS = f"""(SELECT concat(
+    ',"events":[', string_agg({EVENT}, ',' {IN_ORDER}),
+    '],"rows":[', string_agg({ROW}, ',' {IN_ORDER}), ']}}') {EVENTS_OF_S})"""
 
 # One row per TWAP of the wallet with activity in [start, end): its latest event in the range,
 # newest first. Keyset pagination on (event_time, twap_id) walks the (wallet, event_time DESC,
 # twap_id DESC) index, so a page costs the same however many TWAPs the wallet has. Only the
-# item's JSON comes back (the keys of the cursor are in it): each further column cost psycopg
-# ~0.3 ms of a 500-row page. Joining the page into one row in PostgreSQL saved the worker more
-# but cost the database more still (+0.5 ms of PostgreSQL CPU on a 500-row page).
+# item's JSON comes back (the keys of the cursor are in it): every further column costs psycopg
+# per row, and joining the page into one row costs PostgreSQL more than it saves the worker
+# (docs/performance.md).
 WALLET_PAGE = """
 SELECT {item}
 FROM twap_status s

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from twap_api import queries
@@ -25,14 +26,14 @@ class SchemaGuard:
         self.problem: str | None = "schema not checked yet"
         self._checked_at = float("-inf")
 
-    @property
-    def ready(self) -> bool:
-        return self.problem is None
-
     async def check(self, pool: AsyncConnectionPool) -> str | None:
         """Read the revision now; the problem, or None when the schema is the code's."""
         async with pool.connection() as conn:
-            self.revision = await queries.schema_revision(conn)
+            return await self.read(conn)
+
+    async def read(self, conn: AsyncConnection) -> str | None:
+        """``check`` on a connection the caller holds."""
+        self.revision = await queries.schema_revision(conn)
         self.problem = SchemaState(self.revision, self.head).problem()
         self._checked_at = time.monotonic()
         return self.problem

@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated, Literal
 
+from limits import parse_many
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -97,8 +98,6 @@ class Settings(BaseSettings):
     @classmethod
     def _rate(cls, value: str) -> str:
         if value.strip():
-            from limits import parse_many
-
             try:
                 parse_many(value)
             except ValueError as exc:

@@ -19,15 +19,15 @@ router = APIRouter(tags=["health"])
 
 async def _look(request: Request, pool: Pool) -> Health:
     guard = request.app.state.schema_guard
-    problem = await guard.check(pool)
-    if problem is not None:
-        return Health(
-            status="unavailable",
-            database="reachable",
-            detail=problem,
-            schema_revision=guard.revision,
-        )
     async with pool.connection() as conn:
+        problem = await guard.read(conn)
+        if problem is not None:
+            return Health(
+                status="unavailable",
+                database="reachable",
+                detail=problem,
+                schema_revision=guard.revision,
+            )
         newest = await queries.newest(conn)
     health = Health(status="ok", database="reachable", schema_revision=guard.revision)
     if newest is None:

@@ -23,9 +23,8 @@ MAX_TWAP_ID = 2**63 - 1
 # How long the newest loaded day is remembered when deciding whether a page may be cached.
 NEWEST_DAY_SECONDS = 60.0
 
-# The two routes call their checks themselves rather than through FastAPI dependencies:
-# resolving a dependency costs ~30 us a request in FastAPI, a tenth of a light wallet's page
-# (docs/performance.md).
+# The two routes call their checks themselves rather than through FastAPI dependencies, whose
+# resolution is a visible share of a light wallet's page (docs/performance.md).
 router = APIRouter(prefix="/api/v1/twaps", tags=["twaps"])
 
 
