@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -10,6 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 LOGGER = logging.getLogger("twap_api")
+# Request lines reach stderr at most this late.
+FLUSH_SECONDS = 1.0
 REQUEST_FIELDS = ("request_id", "method", "route", "path", "status", "duration_ms", "client")
 
 
@@ -29,9 +32,40 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line)
 
 
+class BatchedStreamHandler(logging.StreamHandler):
+    """Collects lines and writes them to the stream a batch at a time: a write per request
+    line would put a system call on every request's path. A warning or worse, a full batch,
+    and :meth:`flush` (the app calls it every ``FLUSH_SECONDS``, and at exit) write the batch."""
+
+    def __init__(self, capacity: int = 256) -> None:
+        super().__init__()
+        self.capacity = capacity
+        self._lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._lines.append(self.format(record))
+        except Exception:
+            self.handleError(record)
+            return
+        if record.levelno >= logging.WARNING or len(self._lines) >= self.capacity:
+            self.flush()
+
+    def flush(self) -> None:
+        self.acquire()
+        try:
+            if self._lines:
+                text = "\n".join(self._lines) + "\n"
+                self._lines.clear()
+                self.stream.write(text)
+        finally:
+            self.release()
+        super().flush()
+
+
 def configure(log_format: str, level: str) -> None:
     """Send the ``twap_api`` logger's lines to stderr in ``log_format``."""
-    handler = logging.StreamHandler()
+    handler = BatchedStreamHandler()
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:
@@ -41,3 +75,19 @@ def configure(log_format: str, level: str) -> None:
     LOGGER.handlers[:] = [handler]
     LOGGER.setLevel(level)
     LOGGER.propagate = False
+
+
+def flush() -> None:
+    for handler in LOGGER.handlers:
+        handler.flush()
+
+
+async def flush_every(seconds: float = FLUSH_SECONDS) -> None:
+    """Write the collected lines every ``seconds``, and once more when cancelled (the app
+    runs this beside itself for its lifetime)."""
+    try:
+        while True:
+            await asyncio.sleep(seconds)
+            flush()
+    finally:
+        flush()

@@ -8,6 +8,7 @@ Serve with ``twap api`` (``API_HOST``, ``API_PORT``, ``TWAP_API_WORKERS``) or
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -82,9 +83,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         problem = f"database unreachable at start ({type(exc).__name__})"
     if problem is not None:
         logs.LOGGER.warning("serving 503 until this is fixed: %s", problem)
+    flusher = asyncio.create_task(logs.flush_every())
     try:
         yield
     finally:
+        flusher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await flusher
         await pool.close()
 
 
