@@ -14,7 +14,13 @@ SETTINGS: dict[str, Any] = {
     "run_queue": {
         "max_concurrent_runs": 4,
         "tag_concurrency_limits": [
-            {"key": "twap/partition", "value": {"applyLimitPerUniqueValue": True}, "limit": 1}
+            {"key": "twap/partition", "value": {"applyLimitPerUniqueValue": True}, "limit": 1},
+            {
+                "key": "twap/fills_partition",
+                "value": {"applyLimitPerUniqueValue": True},
+                "limit": 1,
+            },
+            {"key": "twap/fills", "limit": 2},
         ],
     },
     "run_monitoring": {

@@ -1,4 +1,4 @@
-"""The job the sensor and the schedule launch: twap_status, then twap_orders."""
+"""The jobs the sensors and the schedule launch: twap_status then twap_orders; twap_fills."""
 
 from dagster import AssetSelection, define_asset_job
 
@@ -9,4 +9,15 @@ twap_daily_job = define_asset_job(
     "twap_daily_job",
     selection=AssetSelection.assets("twap_orders").upstream(),
     description="List, download and load the partition's files, then refresh twap_orders.",
+)
+
+# The fills runs' own tag: a fills run never waits for a status run of the same day.
+FILLS_PARTITION_TAG = "twap/fills_partition"
+
+twap_fills_job = define_asset_job(
+    "twap_fills_job",
+    selection=AssetSelection.assets("twap_fills"),
+    # dagster.yaml limits how many runs with this tag run at once.
+    tags={"twap/fills": "load"},
+    description="List, download and scan the partition's fills files; load the TWAP fills.",
 )

@@ -40,6 +40,28 @@ daily_partitions = DailyPartitionsDefinition(
 )
 
 
+FILLS_START_ENV = "TWAP_FILLS_START_DATE"
+# The node's fills archive (node_fills_by_block) begins on this day.
+DEFAULT_FILLS_START_DATE = "2025-07-27"
+
+
+def fills_start_date() -> date:
+    """First day of ``twap_fills``: ``TWAP_FILLS_START_DATE``, never before ``start_date``."""
+    raw = os.environ.get(FILLS_START_ENV) or DEFAULT_FILLS_START_DATE
+    try:
+        return max(date.fromisoformat(raw), start_date())
+    except ValueError as exc:
+        raise ValueError(f"{FILLS_START_ENV}={raw!r} is not a YYYY-MM-DD date") from exc
+
+
+fills_partitions = DailyPartitionsDefinition(
+    start_date=fills_start_date().isoformat(),
+    timezone="UTC",
+    fmt="%Y-%m-%d",
+    end_offset=1 if includes_today() else 0,
+)
+
+
 def run_days(context: AssetExecutionContext) -> list[date]:
     """The run's days; ``partition_keys`` works for one-day and range runs alike."""
     return sorted(date.fromisoformat(k) for k in context.partition_keys)

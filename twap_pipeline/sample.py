@@ -204,7 +204,8 @@ def generate_events(
                 )
             if end >= horizon:
                 continue
-            notional = (executed * price).quantize(Decimal("0.000001"))
+            # At one price: the slice fills (sample_fills) add up to it exactly.
+            notional = executed * price
             error = rng.choice(ERRORS) if status == "error" else None
             rows.append(
                 (end, rng.randint(0, 999), *common, status, error, _decimal_text(executed),

@@ -1,7 +1,8 @@
-"""``twap_status_s3_sensor``: request a run for every day whose source objects are new or
-changed. With an hourly source a day is requested again whenever a new hour object appears, so
-loaded data trails the source by about an hour; the run queue never runs two loads of one day
-at once (the ``twap/partition`` tag, limited in dagster.yaml).
+"""``twap_status_s3_sensor`` and ``twap_fills_s3_sensor``: request a run for every day whose
+source objects are new or changed. With an hourly source a day is requested again whenever a
+new hour object appears, so loaded data trails the source by about an hour; the run queue never
+runs two loads of one day at once (the ``twap/partition`` and ``twap/fills_partition`` tags,
+limited in dagster.yaml).
 
 On its first tick (no cursor) it does not queue one run per day of a long history: it asks for
 the missing days as a few partition-range runs (one single run each, ``BackfillPolicy``).
@@ -14,26 +15,30 @@ import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from dagster import (
     AssetKey,
+    DailyPartitionsDefinition,
     DefaultSensorStatus,
     RunRequest,
+    SensorDefinition,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
     sensor,
 )
 
-from twap_pipeline.jobs import PARTITION_TAG, twap_daily_job
+from twap_pipeline.jobs import FILLS_PARTITION_TAG, PARTITION_TAG, twap_daily_job, twap_fills_job
 from twap_pipeline.keys import date_from_key, not_data_reason
-from twap_pipeline.partitions import daily_partitions
+from twap_pipeline.partitions import daily_partitions, fills_partitions
 from twap_pipeline.resources import ObjectSource, SourceObject
 
 SENSOR_INTERVAL_SECONDS = 300
 REPORT_LIMIT = 20
 MAX_FIRST_TICK_RANGES = 5
 STATUS_ASSET = AssetKey("twap_status")
+FILLS_ASSET = AssetKey("twap_fills")
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 
@@ -107,18 +112,45 @@ def first_tick_ranges(missing: list[str], has_objects: set[str]) -> list[tuple[s
     return [(a.isoformat(), b.isoformat()) for a, b in ranges]
 
 
-@sensor(
-    target=twap_daily_job,
-    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
-    default_status=DefaultSensorStatus.RUNNING,
-    description="Requests a run for each day whose objects are new or changed (by ETag); on "
-    "its first tick, a few range runs for every day not yet loaded.",
-)
-def twap_status_s3_sensor(context: SensorEvaluationContext, source: ObjectSource):
+def source_sensor(
+    name: str,
+    job: Any,  # what define_asset_job returns
+    asset: AssetKey,
+    source_key: str,
+    partitions: DailyPartitionsDefinition,
+    partition_tag: str,
+) -> SensorDefinition:
+    """A sensor over the objects of resource ``source_key`` that requests ``job`` for each day
+    of ``partitions`` whose objects are new or changed; its first tick asks for the days
+    ``asset`` is missing as a few range runs."""
+
+    @sensor(
+        name=name,
+        target=job,
+        minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+        default_status=DefaultSensorStatus.RUNNING,
+        required_resource_keys={source_key},
+        description=f"Requests a {job.name} run for each day whose objects are new or changed "
+        "(by ETag); on its first tick, a few range runs for every day not yet loaded.",
+    )
+    def evaluate(context: SensorEvaluationContext):
+        source: ObjectSource = getattr(context.resources, source_key)
+        return _evaluate(context, source, asset, partitions, partition_tag)
+
+    return evaluate
+
+
+def _evaluate(
+    context: SensorEvaluationContext,
+    source: ObjectSource,
+    asset: AssetKey,
+    partitions: DailyPartitionsDefinition,
+    partition_tag: str,
+) -> SensorResult:
     cursor = SensorCursor.parse(context.cursor)
-    first_day = daily_partitions.start.date()
+    first_day = partitions.start.date()
     listed = [o for o in source.list_objects(since=first_day) if not_data_reason(o.key) is None]
-    valid_days = set(daily_partitions.get_partition_keys())
+    valid_days = set(partitions.get_partition_keys())
     last_day = max(valid_days, default="")
     by_day: dict[str, list[SourceObject]] = defaultdict(list)
     for obj in listed:
@@ -134,9 +166,9 @@ def twap_status_s3_sensor(context: SensorEvaluationContext, source: ObjectSource
         )
     if context.cursor:
         changed = {_day(o) for o in fresh} & valid_days | set(cursor.pending_days) & valid_days
-        requests = [_day_request(day, by_day[day]) for day in sorted(changed)]
+        requests = [_day_request(day, by_day[day], partition_tag) for day in sorted(changed)]
     else:
-        loaded = context.instance.get_materialized_partitions(STATUS_ASSET)
+        loaded = context.instance.get_materialized_partitions(asset)
         missing = [day for day in by_day if day not in loaded]
         requests = [
             _range_request(first, last, by_day)
@@ -151,11 +183,21 @@ def twap_status_s3_sensor(context: SensorEvaluationContext, source: ObjectSource
     return SensorResult(skip_reason=SkipReason(reason), cursor=next_cursor)
 
 
-def _day_request(day: str, objects: list[SourceObject]) -> RunRequest:
+twap_status_s3_sensor = source_sensor(
+    "twap_status_s3_sensor", twap_daily_job, STATUS_ASSET, "source", daily_partitions,
+    PARTITION_TAG,
+)  # fmt: skip
+twap_fills_s3_sensor = source_sensor(
+    "twap_fills_s3_sensor", twap_fills_job, FILLS_ASSET, "fills_source", fills_partitions,
+    FILLS_PARTITION_TAG,
+)  # fmt: skip
+
+
+def _day_request(day: str, objects: list[SourceObject], partition_tag: str) -> RunRequest:
     return RunRequest(
         partition_key=day,
         run_key=f"{day}:{day_fingerprint(objects)}",
-        tags={"twap/trigger": "s3_sensor", "twap/objects": str(len(objects)), PARTITION_TAG: day},
+        tags={"twap/trigger": "s3_sensor", "twap/objects": str(len(objects)), partition_tag: day},
     )
 
 

@@ -60,7 +60,7 @@ def empty_database(admin_url: str) -> Iterator[str]:
 def db(database_url: str) -> Iterator[psycopg.Connection]:
     """An autocommit connection to empty TWAP tables."""
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("TRUNCATE twap_status, twap_orders, twap_status_days")
+        conn.execute("TRUNCATE twap_status, twap_orders, twap_status_days, twap_fills")
         yield conn
 
 
@@ -91,8 +91,13 @@ class Bucket:
             self.client.upload_file(str(path), self.name, path.relative_to(root).as_posix())
 
     def source(self, cls: type[S3ObjectSource] = S3ObjectSource, **overrides: Any):
-        settings = {"endpoint_url": self.endpoint, "region_name": "us-east-1", **overrides}
-        return cls(bucket=self.name, prefix=PREFIX, **settings)
+        settings = {
+            "endpoint_url": self.endpoint,
+            "region_name": "us-east-1",
+            "prefix": PREFIX,
+            **overrides,
+        }
+        return cls(bucket=self.name, **settings)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ class DatabaseRetryConfig(Config):
     )
 
 
-class StatusLoadConfig(DatabaseRetryConfig):
+class DayLoadConfig(DatabaseRetryConfig):
     allow_shrinking_days: bool = Field(
         default=False,
         description="Load a day even when its files hold less than half the events stored for "

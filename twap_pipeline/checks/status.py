@@ -14,14 +14,17 @@ from datetime import date
 import polars as pl
 import psycopg
 
+from twap_pipeline.checks.loads import (
+    NO_DAY_SHRINKS,
+    ROWS_MATCH_SOURCE,
+    day_not_shrunk,
+    rows_match_source,
+)
 from twap_pipeline.checks.verdicts import SAMPLE_ROWS, CheckDefinition, Verdict, jsonable
 from twap_pipeline.formats.status import KNOWN_STATUSES
 from twap_pipeline.loading.days import DayEvidence
 from twap_pipeline.tables import status as table
 
-ROWS_MATCH_SOURCE = CheckDefinition(
-    "rows_match_source", "Rows loaded equal rows read from the source files, per partition."
-)
 UNIQUE_EVENT_KEYS = CheckDefinition(
     "unique_event_keys", "No two events share (twap_id, event_time, status)."
 )
@@ -35,11 +38,6 @@ LIFECYCLE_CONSISTENT = CheckDefinition(
     "lifecycle_consistent",
     "At most one terminal event per TWAP, never before its activation; waitingForTrigger never "
     "after the activation.",
-)
-NO_DAY_SHRINKS = CheckDefinition(
-    "no_day_shrinks",
-    "A reload keeps at least half of a day's stored events (a re-published empty or truncated "
-    "file would otherwise delete them); the run config allow_shrinking_days overrides it.",
 )
 STATUSES_KNOWN = CheckDefinition(
     "statuses_known",
@@ -56,8 +54,6 @@ CHECKS = [
     STATUSES_KNOWN,
 ]
 TERMINAL_STATUSES = ("finished", "terminated", "error")
-# A reload may replace a day with fewer events, but not with less than this share of them.
-KEEP_AT_LEAST = 0.5
 MAX_COIN_LENGTH = 32
 MAX_ERROR_LENGTH = 1000
 
@@ -108,13 +104,6 @@ def rows_valid(invalid: pl.DataFrame) -> Verdict:
     )
 
 
-def rows_match_source(offered: int, stored: int) -> Verdict:
-    """``stored`` is the row count PostgreSQL reported for the day's COPY (rows it kept)."""
-    return ROWS_MATCH_SOURCE.verdict(
-        stored == offered, details={"rows_in_files": offered, "rows_loaded": stored}
-    )
-
-
 def duplicate_keys(events: pl.DataFrame, conflict: str | None) -> Verdict:
     """Duplicate event keys within the day's rows; when there are none but PostgreSQL refused
     the COPY, ``conflict`` says which stored event of another day the load clashed with."""
@@ -126,17 +115,6 @@ def duplicate_keys(events: pl.DataFrame, conflict: str | None) -> Verdict:
         return UNIQUE_EVENT_KEYS.verdict(False, details={"conflict": conflict})
     samples = dupes.select(*key, "s3_object_key").head(SAMPLE_ROWS).to_dicts()
     return UNIQUE_EVENT_KEYS.verdict(False, jsonable(samples), {"duplicate_rows": dupes.height})
-
-
-def day_not_shrunk(day: date, stored_before: int, offered: int, allowed: bool) -> Verdict:
-    passed = allowed or offered >= stored_before * KEEP_AT_LEAST
-    details: dict[str, int | str] = {"rows_stored_before": stored_before, "rows_offered": offered}
-    if not passed:
-        details["message"] = (
-            f"{day}: the files offer {offered} events where {stored_before} are stored; "
-            "reloading would delete most of the day (run with allow_shrinking_days to force)"
-        )
-    return NO_DAY_SHRINKS.verdict(passed, details=details)
 
 
 def statuses_known(events: pl.DataFrame) -> Verdict:
@@ -213,7 +191,11 @@ def judge_day(evidence: DayEvidence) -> list[Verdict]:
         rows_valid(evidence.invalid),
         lifecycle_consistent(evidence.rows, other_days.select(list(LIFECYCLE_COLUMNS))),
         day_not_shrunk(
-            evidence.day, evidence.stored_before, evidence.rows.height, evidence.allow_shrinking
+            evidence.day,
+            evidence.stored_before,
+            evidence.rows.height,
+            evidence.allow_shrinking,
+            unit="events",
         ),
         statuses_known(evidence.rows),
     ]

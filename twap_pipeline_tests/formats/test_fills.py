@@ -1,0 +1,140 @@
+"""Slice fills read from both layouts: exactly the TWAP fills, every field, nothing else."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+
+import lz4.frame
+import polars as pl
+import pytest
+
+from twap_pipeline import sample, sample_fills
+from twap_pipeline.formats import ParseError
+from twap_pipeline.formats.fills import read_fills_files, twap_lines
+
+DAY = date(2025, 8, 1)
+
+
+@pytest.fixture(scope="module")
+def events() -> pl.DataFrame:
+    return sample.generate_events(DAY, 3, 200, seed=7)
+
+
+@pytest.fixture(scope="module")
+def fills(events) -> pl.DataFrame:
+    return sample_fills.generate_fills(events)
+
+
+def twap_fills(fills: pl.DataFrame) -> pl.DataFrame:
+    return fills.filter(pl.col("twapId").is_not_null())
+
+
+def read_all(root, files: dict[str, date]) -> pl.DataFrame:
+    days = sorted(set(files.values()))
+    frames = [
+        read_fills_files([(root / k, k) for k, d in files.items() if d == day], day).rows
+        for day in days
+    ]
+    return pl.concat(frames)
+
+
+@pytest.mark.parametrize("layout", sample_fills.LAYOUTS)
+def test_every_twap_fill_round_trips_exactly_and_nothing_else(tmp_path, fills, layout):
+    files = sample_fills.write_fills(tmp_path, "fills/", fills, layout)
+    rows = read_all(tmp_path, files)
+    expected = twap_fills(fills)
+    assert rows.height == expected.height
+    got = rows.select(
+        "twap_id", "tid", "wallet", "coin", "px", "sz", "side", "dir", "start_position",
+        "closed_pnl", "fee", "fee_token", "builder_fee", "oid", "crossed", "hash",
+        pl.col("fill_time").dt.epoch("ms").alias("time"),
+    ).sort("twap_id", "tid")  # fmt: skip
+    want = expected.select(
+        pl.col("twapId").alias("twap_id"), "tid", pl.col("user").alias("wallet"), "coin", "px",
+        "sz", "side", "dir", pl.col("startPosition").alias("start_position"),
+        pl.col("closedPnl").alias("closed_pnl"), "fee", pl.col("feeToken").alias("fee_token"),
+        pl.col("builderFee").alias("builder_fee"), "oid", "crossed", "hash", "time",
+    ).sort("twap_id", "tid")  # fmt: skip
+    assert got.equals(want)
+    assert rows["block_number"].null_count() == 0
+    assert (rows["partition_date"] == rows["fill_time"].dt.date()).all()
+
+
+def test_the_generated_fills_add_up_to_each_terminal_status(events, fills):
+    sums: dict[int, list[Decimal]] = {}
+    for row in twap_fills(fills).iter_rows(named=True):
+        total = sums.setdefault(row["twapId"], [Decimal(0), Decimal(0)])
+        total[0] += Decimal(row["sz"])
+        total[1] += Decimal(row["px"]) * Decimal(row["sz"])
+    ended = events.filter(pl.col("status").is_in(["finished", "terminated", "error"]))
+    executed = ended.filter(pl.col("state_executedSz").cast(pl.Float64) > 0)
+    assert executed.height > 100
+    for row in executed.iter_rows(named=True):
+        assert sums[row["twap_id"]] == [
+            Decimal(row["state_executedSz"]),
+            Decimal(row["state_executedNtl"]),
+        ]
+
+
+def test_the_sample_has_twap_against_twap_trades_and_multi_price_slices(fills):
+    mine = twap_fills(fills)
+    both_sides = mine.group_by("tid").agg(pl.col("twapId").n_unique(), pl.col("side").n_unique())
+    assert both_sides.filter((pl.col("twapId") == 2) & (pl.col("side") == 2)).height > 0
+    prices = mine.group_by("oid").agg(pl.col("px").n_unique())
+    assert prices.filter(pl.col("px") > 1).height > 0
+    assert fills.filter(pl.col("twapId").is_null()).height > 0
+
+
+def block(events: list) -> bytes:
+    return json.dumps({"block_time": "2025-08-01T00:00:01.5", "block_number": 7,
+                       "events": events}).encode()  # fmt: skip
+
+
+FILL = {
+    "coin": "HYPE", "px": "24.36", "sz": "1.5", "side": "B", "time": 1754006401500,
+    "startPosition": "0.0", "dir": "Open Long", "closedPnl": "0.0", "hash": "0x" + "0" * 64,
+    "oid": 5, "crossed": True, "fee": "0.01", "tid": 77, "feeToken": "USDC", "twapId": 12,
+}  # fmt: skip
+
+
+def test_lines_without_a_twap_fill_are_skipped_unparsed(tmp_path):
+    lines = [
+        b'{"events": []}',
+        b"this line is never parsed",
+        block([["0x" + "a" * 40, {**FILL, "twapId": None}]]),
+        block([["0x" + "b" * 40, FILL], ["0x" + "c" * 40, {**FILL, "side": "A", "twapId": 13}]]),
+    ]
+    path = tmp_path / "0.lz4"
+    path.write_bytes(lz4.frame.compress(b"\n".join(lines) + b"\n"))
+    with lz4.frame.open(path, "rb") as stream:
+        assert [n for n, _ in twap_lines(stream, "0.lz4")] == [4]
+    rows = read_fills_files([(path, "k/20250801/0.lz4")], DAY).rows
+    # Both sides of one trade, each a TWAP: one row each, told apart by twap_id.
+    assert rows.select("twap_id", "tid", "side").rows() == [(12, 77, "B"), (13, 77, "A")]
+
+
+@pytest.mark.parametrize(
+    ("fill", "column"),
+    [
+        ({**FILL, "px": 24.36}, "px"),
+        ({**FILL, "side": "buy"}, "side"),
+        ({k: v for k, v in FILL.items() if k != "tid"}, "tid"),
+        ({**FILL, "time": "yesterday"}, "time"),
+    ],
+)
+def test_a_bad_twap_fill_fails_naming_file_and_column(tmp_path, fill, column):
+    path = tmp_path / "3"
+    path.write_bytes(block([["0x" + "b" * 40, fill]]) + b"\n")
+    with pytest.raises(ParseError) as raised:
+        read_fills_files([(path, "fills/20250801/3")], DAY)
+    assert raised.value.file == "fills/20250801/3"
+    assert raised.value.column == column
+
+
+def test_a_broken_line_is_named_by_its_number(tmp_path):
+    path = tmp_path / "4"
+    path.write_bytes(b'{"events": []}\n{"twapId": 5, "events": [\n')
+    with pytest.raises(ParseError, match="line 2"):
+        read_fills_files([(path, "fills/20250801/4")], DAY)
