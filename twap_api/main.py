@@ -23,7 +23,7 @@ from swagger_ui_bundle import swagger_ui_path
 from twap_api import logs
 from twap_api.access import KEY_HEADER, AccessControl
 from twap_api.middleware import REQUEST_ID_HEADER, JsonBodies, RequestContext
-from twap_api.routes import coverage, health, metrics, root, twaps
+from twap_api.routes import coverage, export, fills, health, metrics, root, twaps
 from twap_api.routes.root import STATIC
 from twap_api.schema_guard import SchemaGuard, SchemaNotReady
 from twap_api.settings import Settings, get_settings
@@ -174,7 +174,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_error_handlers(app)
     add_middleware(app, settings)
     # The busiest routes first: routes are matched in order.
-    for module in (twaps, coverage, health, metrics, root):
+    for module in (twaps, fills, export, coverage, health, metrics, root):
         app.include_router(module.router)
     app.mount(STATIC, StaticFiles(directory=swagger_ui_path), name="swagger-ui")
     return app

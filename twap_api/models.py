@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from twap_pipeline.exports import Format
+
 WALLET_PATTERN = r"^0[xX][0-9a-fA-F]{40}$"
 ASSET_PATTERN = r"^[^\x00-\x1f\x7f]+$"
 # Bounds a query may give: Hyperliquid's era, with room on both sides.
@@ -122,6 +124,20 @@ class Event(Contract):
     raw: dict[str, Any] = Field(description="The source row as published")
 
 
+class FillSummary(Contract):
+    """The TWAP's slice fills summed up (twap_fills); zeros and nulls until its fills load."""
+
+    count: int = Field(description="Fills loaded for this TWAP")
+    size: str | None = Field(description="Sum of the fills' sizes (decimal string)")
+    notional: str | None = Field(description="Sum of px * sz over the fills (decimal string)")
+    avg_price: str | None = Field(description="Fill-weighted price: notional / size")
+    fees: dict[str, str] = Field(description="Total fee per fee token, e.g. {'USDC': '1.25'}")
+    builder_fees: str | None = Field(description="Total builder fee, when any")
+    closed_pnl: str | None = Field(description="Realised PnL of the fills (decimal string)")
+    first_fill_at: str | None
+    last_fill_at: str | None
+
+
 class Twap(Contract):
     twap_id: str = Field(description="TWAP id (string: it can exceed JavaScript's integers)")
     wallet: str
@@ -138,6 +154,9 @@ class Twap(Contract):
     error: str | None
     trigger: Trigger | None = Field(description="The trigger of a trigger TWAP (2026+)")
     stop_px: str | None = Field(description="Stop price (decimal string), when set")
+    fills: FillSummary | None = Field(
+        description="The TWAP's slice fills summed up; null until twap_orders knows the TWAP"
+    )
     raw: dict[str, Any] = Field(description="The latest event's source row")
     events: list[Event] | None = Field(
         default=None, description="All events in time order (in the range, for lists)"
@@ -175,6 +194,74 @@ class TwapPage(Contract):
     twaps: list[Twap]
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null at the end"
+    )
+
+
+class Fill(Contract):
+    """One TWAP slice fill: the TWAP's side of one trade."""
+
+    twap_id: str
+    tid: str = Field(description="Trade id; both sides of a trade share it")
+    wallet: str
+    time: str = Field(description="Fill time, ISO 8601 UTC")
+    coin: str
+    px: str
+    sz: str
+    side: str = Field(description="B buy, A sell")
+    dir: str | None = Field(description="Open Long, Close Short, Buy, Sell, ...")
+    start_position: str | None
+    closed_pnl: str | None
+    fee: str | None
+    fee_token: str | None
+    builder_fee: str | None
+    oid: str = Field(description="The slice order; one order may fill at several prices")
+    cloid: str | None
+    crossed: bool | None
+    block_number: int | None
+    hash: str | None = Field(description="All zeros for TWAP slices")
+
+
+class FillPage(Contract):
+    fills: list[Fill] = Field(description="Oldest first")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end"
+    )
+
+
+class PageQuery(BaseModel):
+    """Query parameters of a cursor-paged list of fills."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=500, ge=1, le=5000, description="Fills per page")
+    cursor: str | None = Field(
+        default=None, max_length=200, description="next_cursor of the previous page"
+    )
+
+
+class WalletRange(BaseModel):
+    """A wallet and a time range [start, end)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    wallet: Annotated[str, AfterValidator(str.lower)] = Field(
+        pattern=WALLET_PATTERN, description="Wallet address, 0x + 40 hex digits, any case"
+    )
+    start: IsoTime | None = Field(default=None, description="Inclusive lower bound, ISO 8601")
+    end: IsoTime | None = Field(default=None, description="Exclusive upper bound, ISO 8601")
+
+
+class WalletFillsQuery(WalletRange, PageQuery):
+    """Query parameters of ``GET /api/v1/fills``."""
+
+
+class ExportQuery(WalletRange):
+    """Query parameters of ``GET /api/v1/export``."""
+
+    format: Format = Field(
+        default="csv",
+        description="awaken: Awaken's perpetuals CSV; awaken_spot: Awaken's standard CSV for "
+        "spot fills; koinly: Koinly's universal CSV; csv: every column",
     )
 
 

@@ -4,12 +4,16 @@ in PostgreSQL; Python only joins the rows. All parameters are bound, never forma
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from datetime import date, datetime
 from typing import Any
 
 from psycopg import AsyncConnection, sql
+from psycopg.rows import dict_row
 
 from twap_api.models import WalletQuery
+from twap_pipeline.exports import BATCH_ROWS as EXPORT_BATCH_ROWS
+from twap_pipeline.tables import fills as fills_table
 
 # Events of one TWAP in order: by time, then by lifecycle rank (a terminal event wins a tie in
 # time with its activation), then by name. True when event n comes after event s.
@@ -41,6 +45,30 @@ def _executed(a: str) -> str:
     )
 
 
+def _decimal_or_null(expression: str) -> str:
+    return f"""coalesce('"' || {_decimal(expression)} || '"', 'null')"""
+
+
+def _utc_or_null(column: str) -> str:
+    return f"""coalesce('"' || {_utc(column)} || '"', 'null')"""
+
+
+def _text_or_null(expression: str) -> str:
+    return f"coalesce(to_json({expression})::text, 'null')"
+
+
+# The TWAP's fills summed up, from its twap_orders row (null when there is none).
+FILL_SUMMARY = f"""coalesce((SELECT concat(
+    '{{"count":', o.fill_count, ',"size":', {_decimal_or_null("o.filled_size")},
+    ',"notional":', {_decimal_or_null("o.filled_notional")},
+    ',"avg_price":', {_decimal_or_null("o.fill_avg_price")},
+    ',"fees":', coalesce((SELECT json_object_agg(k, trim_scale(v::numeric)::text)::text
+                          FROM jsonb_each_text(o.fees) AS f(k, v)), '{{}}'),
+    ',"builder_fees":', {_decimal_or_null("o.builder_fees")},
+    ',"closed_pnl":', {_decimal_or_null("o.closed_pnl")},
+    ',"first_fill_at":', {_utc_or_null("o.first_fill_at")},
+    ',"last_fill_at":', {_utc_or_null("o.last_fill_at")}, '}}')
+    FROM twap_orders o WHERE o.twap_id = s.twap_id), 'null')"""
 ITEM = f"""concat(
     '{{"twap_id":"', s.twap_id, '","wallet":', to_json(s.wallet),
     ',"asset":', to_json(s.asset), ',"side":', to_json(s.side),
@@ -54,7 +82,8 @@ ITEM = f"""concat(
     ',"trigger":', CASE WHEN s.trigger_px IS NULL THEN 'null' ELSE concat(
         '{{"px":"', {_decimal("s.trigger_px")},
         '","above":', coalesce(to_json(s.trigger_above)::text, 'null'), '}}') END,
-    ',"stop_px":', coalesce('"' || {_decimal("s.stop_px")} || '"', 'null'), ',"raw":', s.raw,
+    ',"stop_px":', coalesce('"' || {_decimal("s.stop_px")} || '"', 'null'),
+    ',"fills":', {FILL_SUMMARY}, ',"raw":', s.raw,
     {{tail}})"""
 EVENT = f"""concat(
     '{{"time":"', {_utc("e.event_time")}, '","status":', to_json(e.status),
@@ -118,6 +147,39 @@ LIMIT 1
 NEWEST_DAY = "SELECT max(partition_date) FROM twap_status_days"
 HAS_SCHEMA = "SELECT to_regclass('alembic_version') IS NOT NULL"
 SCHEMA_REVISION = "SELECT version_num FROM alembic_version"
+# One fill as the API writes it (ids as strings: they can exceed JavaScript's integers).
+FILL = f"""concat(
+    '{{"twap_id":"', f.twap_id, '","tid":"', f.tid, '","wallet":', to_json(f.wallet),
+    ',"time":"', {_utc("f.fill_time")}, '","coin":', to_json(f.coin),
+    ',"px":"', {_decimal("f.px")}, '","sz":"', {_decimal("f.sz")}, '","side":', to_json(f.side),
+    ',"dir":', {_text_or_null("f.dir")},
+    ',"start_position":', {_decimal_or_null("f.start_position")},
+    ',"closed_pnl":', {_decimal_or_null("f.closed_pnl")},
+    ',"fee":', {_decimal_or_null("f.fee")}, ',"fee_token":', {_text_or_null("f.fee_token")},
+    ',"builder_fee":', {_decimal_or_null("f.builder_fee")},
+    ',"oid":"', f.oid, '","cloid":', {_text_or_null("f.cloid")},
+    ',"crossed":', {_text_or_null("f.crossed")},
+    ',"block_number":', coalesce(f.block_number::text, 'null'),
+    ',"hash":', {_text_or_null("f.hash")}, '}}')"""
+# A TWAP's fills after a (time, tid) key, oldest first; the key columns come back beside the
+# JSON for the next cursor.
+TWAP_FILLS_PAGE = sql.SQL(f"""
+SELECT {FILL}, f.fill_time, f.tid
+FROM twap_fills f
+WHERE f.twap_id = %(twap_id)s AND (f.fill_time, f.tid) > (%(after_time)s, %(after_tid)s)
+ORDER BY f.fill_time, f.tid
+LIMIT %(limit)s + 1
+""")
+# A wallet's fills in [start, end) after a (time, tid, twap_id) key, oldest first (the
+# wallet/time index).
+WALLET_FILLS_PAGE = sql.SQL(f"""
+SELECT {FILL}, f.fill_time, f.tid, f.twap_id
+FROM twap_fills f
+WHERE f.wallet = %(wallet)s AND f.fill_time >= %(start)s AND f.fill_time < %(end)s
+  AND (f.fill_time, f.tid, f.twap_id) > (%(after_time)s, %(after_tid)s, %(after_twap)s)
+ORDER BY f.fill_time, f.tid, f.twap_id
+LIMIT %(limit)s + 1
+""")
 # From the per-day counts the load keeps: O(days), whatever the number of events.
 COVERAGE = """
 WITH days AS (
@@ -210,3 +272,31 @@ async def schema_revision(conn: AsyncConnection) -> str | None:
     cursor = await conn.execute(SCHEMA_REVISION)
     row = await cursor.fetchone()
     return row[0] if row else None
+
+
+async def fills_page(
+    conn: AsyncConnection, query: sql.SQL, params: dict[str, Any], limit: int
+) -> tuple[str, tuple[Any, ...] | None]:
+    """The page's fills, comma-separated JSON objects, and the sort key of its last fill when
+    another page follows (None on the last page)."""
+    cursor = await conn.execute(query, {**params, "limit": limit})
+    rows = await cursor.fetchall()
+    items = ",".join(row[0] for row in rows[:limit])
+    return items, (tuple(rows[limit - 1][1:]) if len(rows) > limit else None)
+
+
+async def wallet_fills(
+    conn: AsyncConnection, wallet: str, start: datetime | None, end: datetime | None
+) -> AsyncIterator[dict[str, Any]]:
+    """The wallet's fills in [start, end), oldest first, through a server-side cursor (in a
+    transaction of its own: memory stays flat however many there are)."""
+    params = {
+        "wallet": wallet,
+        "start": start or NO_LOWER_BOUND,
+        "end": end or NO_UPPER_BOUND,
+    }
+    async with conn.transaction(), conn.cursor("twap_export", row_factory=dict_row) as cursor:
+        cursor.itersize = EXPORT_BATCH_ROWS
+        await cursor.execute(fills_table.WALLET_FILLS, params)
+        async for row in cursor:
+            yield row

@@ -219,7 +219,9 @@ def node_block_lines(fills: pl.DataFrame, noise_blocks: int = 0, seed: int = 3) 
     number = 600_000_000
     for when, events in grouped.items():
         stamp = datetime.fromtimestamp(when / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
-        for block_events in (events, *(_noise(number, rng, others) for _ in range(noise_blocks))):
+        # The TWAP fills' block holds other trades too, as the exchange's blocks do.
+        busy = [*events, *_noise(number, rng, others)] if noise_blocks else events
+        for block_events in (busy, *(_noise(number, rng, others) for _ in range(noise_blocks))):
             number += 1
             block = {"local_time": stamp, "block_time": stamp, "block_number": number,
                      "events": block_events}  # fmt: skip

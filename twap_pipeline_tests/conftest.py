@@ -60,7 +60,9 @@ def empty_database(admin_url: str) -> Iterator[str]:
 def db(database_url: str) -> Iterator[psycopg.Connection]:
     """An autocommit connection to empty TWAP tables."""
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("TRUNCATE twap_status, twap_orders, twap_status_days, twap_fills")
+        conn.execute(
+            "TRUNCATE twap_status, twap_orders, twap_status_days, twap_fills, twap_fills_days"
+        )
         yield conn
 
 

@@ -13,7 +13,7 @@ import polars as pl
 from dagster import DagsterInstance, materialize
 
 from twap_pipeline import sample
-from twap_pipeline.assets import twap_orders, twap_status
+from twap_pipeline.assets import twap_fills, twap_orders, twap_status
 from twap_pipeline.resources import LandingArea, ObjectSource, PostgresResource
 
 PREFIX = "raw/twap_statuses/"
@@ -68,6 +68,33 @@ def run_pipeline(
         raise_on_error=False,
         run_config={"ops": ops},
         **kwargs,
+    )
+
+
+def run_fills(
+    source: ObjectSource,
+    landing: LandingArea,
+    database_url: str,
+    first: date,
+    last: date,
+    allow_shrinking_days: bool = False,
+):
+    """Materialize twap_fills for first..last as one run."""
+    return materialize(
+        [twap_fills],
+        resources={
+            "fills_source": source,
+            "fills_landing": landing,
+            "postgres": PostgresResource(database_url=database_url),
+        },
+        run_config={
+            "ops": {"twap_fills": {"config": {"allow_shrinking_days": allow_shrinking_days}}}
+        },
+        tags={
+            "dagster/asset_partition_range_start": first.isoformat(),
+            "dagster/asset_partition_range_end": last.isoformat(),
+        },
+        raise_on_error=False,
     )
 
 

@@ -25,7 +25,7 @@ def test_asset_graph_is_the_ingest_chain_then_orders_beside_the_fills():
     assert not fills.parent_keys
 
 
-def test_checks_guard_both_tables_and_only_unknown_statuses_merely_warn():
+def test_checks_guard_every_table_and_only_unknown_statuses_and_reconciliation_warn():
     graph = defs.resolve_asset_graph()
     blocking = {
         (key.asset_key.to_user_string(), key.name): graph.get_check_spec(key).blocking
@@ -40,10 +40,12 @@ def test_checks_guard_both_tables_and_only_unknown_statuses_merely_warn():
         ("twap_status", "statuses_known"): False,
         ("twap_orders", "one_row_per_twap"): True,
         ("twap_orders", "executed_within_requested"): True,
+        ("twap_orders", "fills_reconcile"): False,
         ("twap_fills", "rows_match_source"): True,
         ("twap_fills", "unique_fill_keys"): True,
         ("twap_fills", "rows_valid"): True,
         ("twap_fills", "no_day_shrinks"): True,
+        ("twap_fills", "fills_reconcile"): False,
     }
 
 

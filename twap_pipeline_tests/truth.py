@@ -76,6 +76,20 @@ def _event_order(row: dict) -> tuple:
     return (row["time"][:26], RANK.get(row["status"], 2), row["status"])
 
 
+# The fill summary of a TWAP none of whose fills is loaded (these events come without fills).
+NO_FILLS = {
+    "count": 0,
+    "size": None,
+    "notional": None,
+    "avg_price": None,
+    "fees": {},
+    "builder_fees": None,
+    "closed_pnl": None,
+    "first_fill_at": None,
+    "last_fill_at": None,
+}
+
+
 def wallet_twaps(
     events: pl.DataFrame,
     wallet: str,
@@ -117,6 +131,7 @@ def wallet_twaps(
                 "error": latest["error"],
                 "trigger": _trigger(latest),
                 "stop_px": api_decimal(latest["state_stopPx"]),
+                "fills": NO_FILLS,
                 "events": [
                     (
                         _utc_text(e["time"]),

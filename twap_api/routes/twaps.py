@@ -3,8 +3,6 @@ with its events."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import time
 from datetime import UTC, date, datetime
 from datetime import time as day_start
@@ -15,35 +13,17 @@ from fastapi.responses import JSONResponse, Response
 from psycopg_pool import AsyncConnectionPool
 
 from twap_api import queries
+from twap_api.cursors import MAX_ID, decode_cursor, encode_cursor
 from twap_api.deps import admit, invalid, query_parameters, wallet_query
 from twap_api.json_text import MEDIA_TYPE, iso, json_string
 from twap_api.models import MAX_EVENTS_PAGE, TwapDetail, TwapPage, ValidationErrors, WalletQuery
 
-MAX_TWAP_ID = 2**63 - 1
 # How long the newest loaded day is remembered when deciding whether a page may be cached.
 NEWEST_DAY_SECONDS = 60.0
 
 # The two routes call their checks themselves rather than through FastAPI dependencies, whose
 # resolution is a visible share of a light wallet's page (docs/performance.md).
 router = APIRouter(prefix="/api/v1/twaps", tags=["twaps"])
-
-
-def encode_cursor(event_time: datetime, twap_id: int) -> str:
-    text = f"{event_time.astimezone(UTC).isoformat()}|{twap_id}"
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        when, twap_id = text.split("|")
-        parsed = datetime.fromisoformat(when)
-        number = int(twap_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise invalid("cursor", "not a cursor returned by this endpoint", cursor) from exc
-    if parsed.tzinfo is None or not 0 <= number <= MAX_TWAP_ID:
-        raise invalid("cursor", "not a cursor returned by this endpoint", cursor)
-    return parsed, number
 
 
 def check(query: WalletQuery) -> None:
@@ -89,7 +69,10 @@ async def wallet_twaps(request: Request) -> Response:
     await admit(request)
     pool = request.app.state.pool
     check(query)
-    before = decode_cursor(query.cursor) if query.cursor else None
+    before = None
+    if query.cursor:
+        when, (twap_id,) = decode_cursor(query.cursor)
+        before = (when, twap_id)
     async with pool.connection() as conn:
         items, last = await queries.wallet_page(conn, query, before)
     next_cursor = encode_cursor(*last) if last else None
@@ -114,7 +97,7 @@ async def wallet_twaps(request: Request) -> Response:
     summary="One TWAP: its summary and all its events in time order (also as `rows`)",
 )
 async def one_twap(
-    request: Request, twap_id: Annotated[int, Path(ge=0, le=MAX_TWAP_ID, description="TWAP id")]
+    request: Request, twap_id: Annotated[int, Path(ge=0, le=MAX_ID, description="TWAP id")]
 ) -> Response:
     await admit(request)
     async with request.app.state.pool.connection() as conn:

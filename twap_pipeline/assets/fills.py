@@ -19,6 +19,7 @@ from twap_pipeline.assets.reporting import Progress, check_results, load_metadat
 from twap_pipeline.assets.status import SINGLE_RUN
 from twap_pipeline.checks import fills as fill_checks
 from twap_pipeline.formats.fills import read_fills_files
+from twap_pipeline.loading.bookkeeping import settle_fills_day
 from twap_pipeline.loading.days import Dataset, DayLoader
 from twap_pipeline.loading.listing import list_days
 from twap_pipeline.partitions import fills_partitions, run_days
@@ -41,6 +42,7 @@ FILLS_DATASET = Dataset(
     delete_day=table.DELETE_DAY,
     judge=fill_checks.judge_day,
     distinct_columns=("twap_id", "wallet"),
+    after_checks=settle_fills_day,
 )
 
 

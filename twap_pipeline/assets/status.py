@@ -21,6 +21,7 @@ from twap_pipeline.assets.reporting import Progress, check_results, load_metadat
 from twap_pipeline.checks import status as status_checks
 from twap_pipeline.formats import read_status_files
 from twap_pipeline.freshness import STATUS_FRESHNESS
+from twap_pipeline.loading.bookkeeping import record_status_day
 from twap_pipeline.loading.days import Dataset, DayLoader, RunOutcome
 from twap_pipeline.loading.listing import Listing, list_days
 from twap_pipeline.loading.orders import refresh_orders
@@ -48,7 +49,7 @@ STATUS_DATASET = Dataset(
     judge=status_checks.judge_day,
     gather=status_checks.gather_for_lifecycle,
     distinct_columns=("twap_id", "wallet"),
-    record_day=table.RECORD_DAY,
+    after_checks=record_status_day,
 )
 
 

@@ -12,6 +12,7 @@ from twap_pipeline.checks.loads import (
     day_not_shrunk,
     rows_match_source,
 )
+from twap_pipeline.checks.reconciliation import FILLS_RECONCILE
 from twap_pipeline.checks.verdicts import SAMPLE_ROWS, CheckDefinition, Verdict, jsonable
 from twap_pipeline.loading.days import DayEvidence
 
@@ -25,7 +26,7 @@ FILL_ROWS_VALID = CheckDefinition(
     "twap_id, tid and oid >= 0; wallet 0x + 40 hex; side B/A; px and sz > 0; fee >= 0 "
     "(rebates aside, a slice pays); fill time within a day of its partition's UTC day.",
 )
-CHECKS = [ROWS_MATCH_SOURCE, UNIQUE_FILL_KEYS, FILL_ROWS_VALID, NO_DAY_SHRINKS]
+CHECKS = [ROWS_MATCH_SOURCE, UNIQUE_FILL_KEYS, FILL_ROWS_VALID, NO_DAY_SHRINKS, FILLS_RECONCILE]
 KEY = ["twap_id", "tid"]
 
 _day_start = pl.col("partition_date").cast(pl.Datetime("us", "UTC"))

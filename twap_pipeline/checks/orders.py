@@ -8,6 +8,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from twap_pipeline.checks.reconciliation import FILLS_RECONCILE, reconcile
 from twap_pipeline.checks.verdicts import SAMPLE_ROWS, CheckDefinition, Verdict, jsonable
 from twap_pipeline.tables import orders as table
 
@@ -17,7 +18,7 @@ ONE_ROW_PER_TWAP = CheckDefinition(
 EXECUTED_WITHIN_REQUESTED = CheckDefinition(
     "executed_within_requested", "0 <= executed size <= requested size for every TWAP."
 )
-CHECKS = [ONE_ROW_PER_TWAP, EXECUTED_WITHIN_REQUESTED]
+CHECKS = [ONE_ROW_PER_TWAP, EXECUTED_WITHIN_REQUESTED, FILLS_RECONCILE]
 
 
 def _rows(conn: psycopg.Connection, query: str) -> list[dict[str, Any]]:
@@ -39,4 +40,5 @@ def evaluate(conn: psycopg.Connection) -> list[Verdict]:
             jsonable(over[:SAMPLE_ROWS]),
             {"over_executed_twaps": len(over)},
         ),
+        reconcile(conn),
     ]

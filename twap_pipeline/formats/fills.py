@@ -9,8 +9,10 @@ Two layouts carry them (docs/data.md):
 
 Only TWAP slice fills (``twapId`` set) are kept. A day of the exchange's fills is large and
 almost none of it is a TWAP slice, so JSON lines are scanned as they are decompressed, a chunk
-at a time (memory bounded by the chunk, whatever the file's size), and a line is parsed only
-when its text holds a ``"twapId":`` that is not null.
+at a time (memory bounded by the chunk, whatever the file's size): a regular expression finds
+each ``"twapId":`` that is not null, the fill object around it is cut out unparsed, and the
+day's cut fills are decoded by polars in one call. Nothing else is parsed; a line not shaped as
+the node writes it is parsed whole in Python, whose errors name what is wrong.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import gzip
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any, BinaryIO, cast
@@ -76,10 +79,38 @@ FIELDS = [
     ("hash", "hash", False),
 ]
 DECIMAL_COLUMNS = ("px", "sz", "start_position", "closed_pnl", "fee", "builder_fee")
+INTEGER_COLUMNS = ("twap_id", "tid", "oid", "fill_time")  # fill_time: ms since the epoch
+# The fill object as polars decodes it (source field names).
+FILL_STRUCT = pl.Struct(
+    {
+        name: pl.Int64 if column in INTEGER_COLUMNS else FILL_SCHEMA[column]
+        for column, name, _ in FIELDS
+    }
+)
+DECIMAL_AS_NUMBER = r'"(?:px|sz|startPosition|closedPnl|fee|builderFee)"\s*:\s*-?[0-9]'
+# A fill as read: the wallet, the fill's fields, its block's number and time.
+RAW_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "wallet": pl.String,
+    **{c: (pl.Int64 if c == "fill_time" else FILL_SCHEMA[c]) for c, _, _ in FIELDS},
+    "block_number": pl.Int64,
+    "block_time": pl.Datetime("us", "UTC"),
+}
 DECIMAL_TEXT = re.compile(r"^-?\d+(\.\d+)?$")
 # A line worth parsing: it names a TWAP (``"twapId": null`` is the counterparty's side).
 TWAP_FILL = re.compile(rb'"twapId"\s*:\s*[0-9]')
 CHUNK_BYTES = 8 << 20
+# A block's number and time, as every fill row of the block carries them; the time as its
+# text while it waits to be parsed with the day's others.
+Block = tuple[int | None, datetime | None]
+BlockText = tuple[int | None, str | None]
+BLOCK_TIME = re.compile(rb'"block_time"\s*:\s*"([^"]*)"')
+BLOCK_NUMBER = re.compile(rb'"block_number"\s*:\s*([0-9]+)')
+# A [user, fill] event is a few hundred bytes; one longer than this is parsed with its line.
+EVENT_WINDOW = 4096
+_DECODER = json.JSONDecoder()
+# A fill's user, right before it: ``["0x...",`` (how far back it is looked for).
+USER_BEFORE = re.compile(rb'\[\s*"([^"\\]*)"\s*,\s*$')
+USER_REACH = 128
 
 
 def _open(path: Path, key: str) -> tuple[str, BinaryIO]:
@@ -97,33 +128,15 @@ def _open(path: Path, key: str) -> tuple[str, BinaryIO]:
     return "json_lines", path.open("rb")
 
 
-def twap_lines(stream: IO[bytes], key: str) -> Iterator[tuple[int, bytes]]:
-    """(line number, line) of each line of ``stream`` that holds a TWAP fill; the others are
-    never split out or parsed."""
-    carry = b""
-    line_number = 1  # of the first line in ``carry + chunk``
-    while True:
-        try:
-            chunk = stream.read(CHUNK_BYTES)
-        except (OSError, EOFError, RuntimeError) as exc:
-            raise ParseError(key, None, f"not a readable compressed file ({exc})") from None
-        data = carry + chunk if carry else chunk
-        end = len(data) if not chunk else data.rfind(b"\n") + 1
-        counted = skip_to = 0
-        for found in TWAP_FILL.finditer(data, 0, end):
-            if found.start() < skip_to:
-                continue  # another TWAP fill of a line already yielded
-            start = data.rfind(b"\n", 0, found.start()) + 1
-            stop = data.find(b"\n", found.end(), end)
-            stop = end if stop < 0 else stop
-            line_number += data.count(b"\n", counted, start)
-            counted = start
-            yield line_number, data[start:stop]
-            skip_to = stop
-        line_number += data.count(b"\n", counted, end)
-        carry = data[end:]
-        if not chunk:
-            return
+@dataclass
+class TwapLine:
+    """A line that holds TWAP fills: where it starts in the decompressed file (errors name
+    it: counting lines would cost a pass over every byte), its text, and where each TWAP
+    fill's ``"twapId"`` key is in it."""
+
+    at: int
+    text: bytes
+    twap_ids_at: list[int]
 
 
 def _time(value: Any, key: str, field: str) -> datetime:
@@ -139,46 +152,239 @@ def _time(value: Any, key: str, field: str) -> datetime:
     raise ParseError(key, field, f"not a time in ms or ISO 8601: {value!r:.80}")
 
 
-def _fill_row(user: Any, fill: Any, block: dict[str, Any], key: str) -> dict[str, Any]:
+def _fill_row(user: Any, fill: Any, block: Block, key: str) -> tuple[Any, ...]:
+    """One TWAP fill in ``RAW_SCHEMA``'s order, its values checked for their kind."""
     if not isinstance(fill, dict) or not isinstance(user, str):
         raise ParseError(key, "events", f"not a [user, fill] pair: {[user, fill]!r:.120}")
-    row: dict[str, Any] = {"wallet": user.lower()}
+    values: list[Any] = [user.lower()]
     for column, name, required in FIELDS:
         value = fill.get(name)
-        if value is None and required:
-            raise ParseError(key, name, f"missing in a TWAP fill (tid {fill.get('tid')})")
-        if column in DECIMAL_COLUMNS and value is not None and not isinstance(value, str):
+        if value is None:
+            if required:
+                raise ParseError(key, name, f"missing in a TWAP fill (tid {fill.get('tid')})")
+        elif column in DECIMAL_COLUMNS and not isinstance(value, str):
             raise ParseError(key, name, f"a JSON number ({value!r:.40}), not exact decimal text")
-        row[column] = value
-    row["fill_time"] = _time(row["fill_time"], key, "time")
-    row["block_number"] = block.get("block_number")
-    when = block.get("block_time")
-    row["block_time"] = _time(when, key, "block_time") if when is not None else None
-    return row
+        elif column in INTEGER_COLUMNS and (type(value) is not int):
+            if column != "fill_time":
+                raise ParseError(key, name, f"not an integer: {value!r:.40}")
+            value = int(_time(value, key, name).timestamp() * 1000)
+        values.append(value)
+    values += block
+    return tuple(values)
 
 
-def _json_rows(stream: IO[bytes], key: str) -> list[dict[str, Any]]:
-    rows = []
-    for number, line in twap_lines(stream, key):
+def _twap_events(line: TwapLine, key: str) -> tuple[Block, list[Any]] | None:
+    """The block's time and number, and its TWAP fills' ``[user, fill]`` events, each parsed
+    alone: a block holds many fills and few of them are a TWAP's. None when the line is not
+    shaped for that; the caller then parses the whole line."""
+    text = line.text
+    events_at = text.find(b'"events"')
+    if events_at < 0:
+        return None
+    when, number = BLOCK_TIME.search(text), BLOCK_NUMBER.search(text)
+    block = (
+        int(number[1]) if number else None,
+        _time(when[1].decode(), key, "block_time") if when else None,
+    )
+    events = []
+    for at in line.twap_ids_at:
+        start = text.rfind(b'["', events_at, at)
+        if start < 0:
+            return None
+        window = text[start : start + EVENT_WINDOW].decode("utf-8", "replace")
         try:
-            block = json.loads(line)
-            events = block["events"]
+            event, _ = _DECODER.raw_decode(window)
+        except ValueError:
+            return None
+        if not (
+            isinstance(event, list)
+            and len(event) == 2
+            and isinstance(event[1], dict)
+            and event[1].get("twapId") is not None
+        ):
+            return None
+        events.append(event)
+    return block, events
+
+
+def _block(value: Any, key: str) -> Block:
+    if not isinstance(value, dict):
+        raise ParseError(key, None, f"not a block of fills: {value!r:.80}")
+    number, when = value.get("block_number"), value.get("block_time")
+    return number, (_time(when, key, "block_time") if when is not None else None)
+
+
+def _line_rows(line: TwapLine, key: str) -> list[tuple[Any, ...]]:
+    """The TWAP fills of one line, parsed in Python: each event alone when the line allows,
+    else the whole line (whose errors then name what is wrong)."""
+    found = _twap_events(line, key)
+    if found is None:
+        try:
+            parsed = json.loads(line.text)
+            block, events = _block(parsed, key), parsed["events"]
         except (ValueError, KeyError, TypeError) as exc:
-            raise ParseError(key, None, f"line {number}: not a block of fills ({exc})") from None
-        for event in events:
-            if not isinstance(event, list) or len(event) != 2:
-                raise ParseError(key, "events", f"line {number}: not a [user, fill] pair")
-            user, fill = event
-            if isinstance(fill, dict) and fill.get("twapId") is not None:
-                rows.append(_fill_row(user, fill, block, key))
+            raise ParseError(
+                key, None, f"the line at byte {line.at}: not a block of fills ({exc})"
+            ) from None
+    else:
+        block, events = found
+    rows = []
+    for event in events:
+        if not isinstance(event, list) or len(event) != 2:
+            raise ParseError(key, "events", f"the line at byte {line.at}: not a [user, fill] pair")
+        user, fill = event
+        if isinstance(fill, dict) and fill.get("twapId") is not None:
+            rows.append(_fill_row(user, fill, block, key))
     return rows
+
+
+@dataclass
+class CutFills:
+    """TWAP fill objects cut out of a day's JSON lines, with their user, block and file, to
+    be decoded by polars in one call for the day."""
+
+    users: list[str] = field(default_factory=list)
+    texts: list[bytes] = field(default_factory=list)
+    blocks: list[BlockText] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+
+    def add(self, user: str, text: bytes, block: BlockText, key: str) -> None:
+        self.users.append(user)
+        self.texts.append(text)
+        self.blocks.append(block)
+        self.keys.append(key)
+
+    def drop_from(self, index: int) -> None:
+        """Forget the fills cut from ``index`` on (their line is parsed in Python instead)."""
+        for values in (self.users, self.texts, self.blocks, self.keys):
+            del values[index:]
+
+    def decoded(self) -> pl.DataFrame:
+        """The fills in ``RAW_SCHEMA`` plus ``s3_object_key``. Anything polars would not read
+        exactly (a decimal as a JSON number, a field of another type) is read again in
+        Python, whose errors name the file and the field."""
+        try:
+            strings = pl.Series("fill", self.texts, dtype=pl.Binary).cast(pl.String)
+            if strings.str.contains(DECIMAL_AS_NUMBER).any():
+                raise ValueError("a decimal as a JSON number")
+            fills = strings.str.json_decode(FILL_STRUCT).struct.unnest()
+        except (pl.exceptions.PolarsError, ValueError):
+            return self._in_python()
+        for _, name, required in FIELDS:
+            if required and fills[name].null_count():
+                missing = fills.with_columns(key=pl.Series(self.keys)).filter(
+                    pl.col(name).is_null()
+                )
+                tid = missing["tid"][0]
+                raise ParseError(missing["key"][0], name, f"missing in a TWAP fill (tid {tid})")
+        numbers, times = zip(*self.blocks, strict=True)
+        try:
+            block_times = pl.Series("block_time", times, dtype=pl.String).str.to_datetime(
+                time_unit="us", time_zone="UTC"
+            )
+        except pl.exceptions.PolarsError:
+            return self._in_python()
+        return fills.select(
+            pl.Series("wallet", [u.lower() for u in self.users], dtype=pl.String),
+            *(pl.col(name).alias(column) for column, name, _ in FIELDS),
+            pl.Series("block_number", numbers, dtype=pl.Int64),
+            block_times,
+            pl.Series("s3_object_key", self.keys, dtype=pl.String),
+        )
+
+    def _in_python(self) -> pl.DataFrame:
+        frames = []
+        for key in dict.fromkeys(self.keys):
+            rows = []
+            for user, text, block, of in zip(
+                self.users, self.texts, self.blocks, self.keys, strict=True
+            ):
+                if of != key:
+                    continue
+                try:
+                    fill = json.loads(text)
+                except ValueError as exc:
+                    raise ParseError(key, None, f"a TWAP fill that is not JSON ({exc})") from None
+                number, when = block
+                parsed = _time(when, key, "block_time") if when is not None else None
+                rows.append(_fill_row(user, fill, (number, parsed), key))
+            frames.append(_raw_frame(rows, key).with_columns(s3_object_key=pl.lit(key)))
+        return pl.concat(frames)
+
+
+def _chunks(stream: IO[bytes], key: str) -> Iterator[tuple[int, bytes, int]]:
+    """(offset in the decompressed file, data, end): ``data[:end]`` is whole lines."""
+    carry = b""
+    offset = 0
+    while True:
+        try:
+            chunk = stream.read(CHUNK_BYTES)
+        except (OSError, EOFError, RuntimeError) as exc:
+            raise ParseError(key, None, f"not a readable compressed file ({exc})") from None
+        data = carry + chunk if carry else chunk
+        end = len(data) if not chunk else data.rfind(b"\n") + 1
+        yield offset, data, end
+        offset += end
+        carry = data[end:]
+        if not chunk:
+            return
+
+
+def scan_json_lines(stream: IO[bytes], key: str, cut: CutFills) -> list[TwapLine]:
+    """Find the TWAP fills of a JSON lines file without parsing it: each fill object (the
+    ``{...}`` around a ``"twapId"`` that is not null; a fill holds no nested object) and its
+    user (right before it: ``["<user>",``) go to ``cut``, with the block's number and time.
+    Lines not shaped so are returned whole, to be parsed in Python. Lines without a TWAP fill
+    are never split out."""
+    slow: list[TwapLine] = []
+    for offset, data, end in _chunks(stream, key):
+        line_stop = -1
+        for found in TWAP_FILL.finditer(data, 0, end):
+            at = found.start()
+            if at >= line_stop:
+                line_start = data.rfind(b"\n", 0, at) + 1
+                line_stop = data.find(b"\n", found.end(), end)
+                line_stop = end if line_stop < 0 else line_stop
+                events_at = data.find(b'"events"', line_start, line_stop)
+                fast, cut_before = events_at >= 0, len(cut.texts)
+                if fast:
+                    number = BLOCK_NUMBER.search(data, line_start, line_stop)
+                    when = BLOCK_TIME.search(data, line_start, line_stop)
+                    block = (int(number[1]) if number else None, when[1].decode() if when else None)
+            if not fast:
+                continue
+            start = data.rfind(b"{", events_at, at)
+            stop = data.find(b"}", at, line_stop) + 1
+            user = USER_BEFORE.search(data, max(events_at, start - USER_REACH), start)
+            if start < 0 or stop <= 0 or user is None:
+                cut.drop_from(cut_before)
+                fast = False
+                text = data[line_start:line_stop]
+                ids_at = [m.start() for m in TWAP_FILL.finditer(text)]
+                slow.append(TwapLine(offset + line_start, text, ids_at))
+                continue
+            cut.add(user[1].decode(), data[start:stop], block, key)
+    return slow
+
+
+def _json_frame(stream: IO[bytes], key: str, cut: CutFills) -> pl.DataFrame:
+    """The file's TWAP fills that had to be parsed in Python; the others go to ``cut``."""
+    rows = [row for line in scan_json_lines(stream, key, cut) for row in _line_rows(line, key)]
+    return _raw_frame(rows, key)
+
+
+def _raw_frame(rows: list[tuple[Any, ...]], key: str) -> pl.DataFrame:
+    try:
+        return pl.DataFrame(rows, schema=RAW_SCHEMA, orient="row")
+    except (pl.exceptions.PolarsError, TypeError, ValueError, OverflowError) as exc:
+        raise ParseError(key, None, f"a TWAP fill of unexpected types ({exc})") from None
 
 
 def _snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
 
 
-def _parquet_rows(stream: IO[bytes], key: str) -> list[dict[str, Any]]:
+def _parquet_frame(stream: IO[bytes], key: str) -> pl.DataFrame:
     try:
         frame = pl.read_parquet(stream)
     except Exception as exc:  # polars raises several types for corrupt files
@@ -192,16 +398,15 @@ def _parquet_rows(stream: IO[bytes], key: str) -> list[dict[str, Any]]:
     for record in frame.iter_rows(named=True):
         fill = {name: record.get(columns.get(_snake(name), name)) for _, name, _ in FIELDS}
         fill = {k: (str(v) if k in _TEXT_FIELDS and v is not None else v) for k, v in fill.items()}
-        block = {
-            "block_number": record.get(columns.get("block_number", "")),
-            "block_time": record.get(columns.get("block_time", "")),
-        }
         if isinstance(fill["time"], datetime):
             fill["time"] = int(fill["time"].replace(tzinfo=UTC).timestamp() * 1000)
-        if isinstance(block["block_time"], datetime):
-            block["block_time"] = block["block_time"].isoformat()
+        when = record.get(columns.get("block_time", ""))
+        if isinstance(when, datetime):
+            when = when.isoformat()
+        block = _block({"block_number": record.get(columns.get("block_number", "")),
+                        "block_time": when}, key)  # fmt: skip
         rows.append(_fill_row(record.get(columns.get("user", "user")), fill, block, key))
-    return rows
+    return _raw_frame(rows, key)
 
 
 _TEXT_FIELDS = {"px", "sz", "startPosition", "closedPnl", "fee", "builderFee"}
@@ -211,38 +416,44 @@ def empty_fills() -> pl.DataFrame:
     return pl.DataFrame(schema=FILL_SCHEMA)
 
 
-def _checked(rows: pl.DataFrame, key: str) -> pl.DataFrame:
-    """Decimal fields must be exact decimal text (a float would lose the cents)."""
+def _checked(rows: pl.DataFrame) -> pl.DataFrame:
+    """Decimal fields must be exact decimal text (a float would lose the cents); sides B or A.
+    The error names the file of the first bad value."""
     for column in DECIMAL_COLUMNS:
-        values = rows[column].drop_nulls()
-        bad = values.filter(~values.str.contains(DECIMAL_TEXT.pattern))
-        if bad.len():
-            raise ParseError(key, column, f"not a decimal: {bad[0]!r:.80}")
-    sides = rows["side"].filter(~rows["side"].is_in(["B", "A"]))
-    if sides.len():
-        raise ParseError(key, "side", f"not B or A: {sides[0]!r:.20}")
+        bad = rows.filter(
+            pl.col(column).is_not_null() & ~pl.col(column).str.contains(DECIMAL_TEXT.pattern)
+        )
+        if bad.height:
+            raise ParseError(
+                bad["s3_object_key"][0], column, f"not a decimal: {bad[column][0]!r:.80}"
+            )
+    bad = rows.filter(~pl.col("side").is_in(["B", "A"]))
+    if bad.height:
+        raise ParseError(bad["s3_object_key"][0], "side", f"not B or A: {bad['side'][0]!r:.20}")
     return rows
 
 
 def read_fills_files(files: list[tuple[Path | bytes, str]], day: date) -> FileRows:
     """The TWAP slice fills of a day's files as rows of partition ``day``."""
     frames = []
+    cut = CutFills()
     for source, key in files:
         if isinstance(source, bytes):
             raise TypeError("fills are read from landed files, never from memory")
         kind, stream = _open(source, key)
         with stream:
-            rows = _parquet_rows(stream, key) if kind == "parquet" else _json_rows(stream, key)
-        if not rows:
-            continue
-        try:
-            frame = pl.DataFrame(
-                rows, schema={c: FILL_SCHEMA[c] for c in rows[0]}, orient="row", strict=False
-            )
-        except (pl.exceptions.PolarsError, TypeError, ValueError, OverflowError) as exc:
-            raise ParseError(key, None, f"a TWAP fill of unexpected types ({exc})") from None
-        frame = frame.with_columns(
-            s3_object_key=pl.lit(key), partition_date=pl.lit(day, dtype=pl.Date)
-        )
-        frames.append(_checked(frame.select(FILL_COLUMNS).cast(FILL_SCHEMA), key))  # type: ignore[arg-type]
-    return FileRows(pl.concat(frames) if frames else empty_fills())
+            if kind == "parquet":
+                frame = _parquet_frame(stream, key)
+            else:
+                frame = _json_frame(stream, key, cut)
+        if frame.height:
+            frames.append(frame.with_columns(s3_object_key=pl.lit(key)))
+    if cut.texts:
+        frames.append(cut.decoded())
+    if not frames:
+        return FileRows(empty_fills())
+    rows = pl.concat(frames).with_columns(
+        fill_time=pl.from_epoch("fill_time", time_unit="ms").dt.replace_time_zone("UTC"),
+        partition_date=pl.lit(day, dtype=pl.Date),
+    )
+    return FileRows(_checked(rows.select(FILL_COLUMNS).cast(FILL_SCHEMA)))  # type: ignore[arg-type]

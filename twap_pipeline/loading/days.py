@@ -67,8 +67,9 @@ class Dataset:
     gather: Callable[[psycopg.Connection, date, pl.DataFrame], Any] | None = None
     # Columns whose distinct values the run reports (the rows themselves are not kept).
     distinct_columns: tuple[str, ...] = ()
-    # Run once the day's checks pass, with ``day`` and ``events`` (rows stored).
-    record_day: str | None = None
+    # Runs in the day's transaction once its checks pass: (connection, day, rows stored) ->
+    # verdicts of checks that need the day written (a blocking failure still rolls it back).
+    after_checks: Callable[[psycopg.Connection, date, int], list[Verdict]] | None = None
 
 
 @dataclass
@@ -282,8 +283,13 @@ class DayLoader:
         if failed:
             outcome.failure = "; ".join(v.summary() for v in failed)
             raise _RejectDay
-        if data.record_day is not None:
-            conn.execute(data.record_day, {"day": day, "events": outcome.stored})
+        if data.after_checks is not None:
+            later = data.after_checks(conn, day, outcome.stored)
+            outcome.verdicts += later
+            failed = [v for v in later if not v.passed and v.blocking]
+            if failed:
+                outcome.failure = "; ".join(v.summary() for v in failed)
+                raise _RejectDay
 
     def _gather(self, other: psycopg.Connection, day: date, rows: pl.DataFrame) -> Any:
         assert self.dataset.gather is not None

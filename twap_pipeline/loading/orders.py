@@ -22,8 +22,11 @@ class OrdersRefresh:
     wallets: int = 0
     verdicts: list[Verdict] = field(default_factory=list)
 
+    def blocked(self) -> bool:
+        return any(not v.passed and v.blocking for v in self.verdicts)
+
     def failure(self) -> str:
-        return "; ".join(v.summary() for v in self.verdicts if not v.passed)
+        return "; ".join(v.summary() for v in self.verdicts if not v.passed and v.blocking)
 
 
 def refresh_orders(conn: psycopg.Connection, days: list[date]) -> OrdersRefresh:
@@ -34,11 +37,12 @@ def refresh_orders(conn: psycopg.Connection, days: list[date]) -> OrdersRefresh:
         conn.execute(table.TOUCHED, {"days": days, "first": min(days), "last": max(days)})
         conn.execute(table.DELETE_TOUCHED)
         conn.execute(table.INSERT_TOUCHED)
+        conn.execute(table.UPDATE_FILL_TOTALS)
         totals = conn.execute(table.TOTALS).fetchone()
         assert totals is not None  # an aggregate without GROUP BY returns one row
         result.twaps, result.running, result.wallets = totals
         result.verdicts = checks.evaluate(conn)
-        if not all(v.passed for v in result.verdicts):
+        if result.blocked():
             raise psycopg.Rollback()
-    result.committed = all(v.passed for v in result.verdicts)
+    result.committed = not result.blocked()
     return result

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from dagster import materialize
 
 from twap_pipeline import sample, sample_fills
-from twap_pipeline.assets import twap_fills
-from twap_pipeline.resources import LandingArea, LocalObjectSource, PostgresResource
+from twap_pipeline.resources import LandingArea, LocalObjectSource
+from twap_pipeline_tests.support import run_fills
 
 FIRST = date(2025, 8, 1)
 DAYS = 3
@@ -27,21 +26,9 @@ def fills() -> pl.DataFrame:
     return generated.filter(pl.col("day") <= LAST)
 
 
-def load(source, tmp_path: Path, database_url: str, allow_shrinking: bool = False):
-    return materialize(
-        [twap_fills],
-        resources={
-            "fills_source": source,
-            "fills_landing": LandingArea(directory=str(tmp_path / "landing")),
-            "postgres": PostgresResource(database_url=database_url),
-        },
-        run_config={"ops": {"twap_fills": {"config": {"allow_shrinking_days": allow_shrinking}}}},
-        tags={
-            "dagster/asset_partition_range_start": FIRST.isoformat(),
-            "dagster/asset_partition_range_end": LAST.isoformat(),
-        },
-        raise_on_error=False,
-    )
+def load(source, tmp_path: Path, database_url: str):
+    landing = LandingArea(directory=str(tmp_path / "landing"))
+    return run_fills(source, landing, database_url, FIRST, LAST)
 
 
 def stored(db) -> list[tuple]:

@@ -12,7 +12,7 @@ import pytest
 
 from twap_pipeline import sample, sample_fills
 from twap_pipeline.formats import ParseError
-from twap_pipeline.formats.fills import read_fills_files, twap_lines
+from twap_pipeline.formats.fills import CutFills, read_fills_files, scan_json_lines
 
 DAY = date(2025, 8, 1)
 
@@ -108,8 +108,10 @@ def test_lines_without_a_twap_fill_are_skipped_unparsed(tmp_path):
     ]
     path = tmp_path / "0.lz4"
     path.write_bytes(lz4.frame.compress(b"\n".join(lines) + b"\n"))
+    cut = CutFills()
     with lz4.frame.open(path, "rb") as stream:
-        assert [n for n, _ in twap_lines(stream, "0.lz4")] == [4]
+        assert scan_json_lines(stream, "0.lz4", cut) == []
+    assert len(cut.texts) == 2
     rows = read_fills_files([(path, "k/20250801/0.lz4")], DAY).rows
     # Both sides of one trade, each a TWAP: one row each, told apart by twap_id.
     assert rows.select("twap_id", "tid", "side").rows() == [(12, 77, "B"), (13, 77, "A")]
@@ -133,8 +135,17 @@ def test_a_bad_twap_fill_fails_naming_file_and_column(tmp_path, fill, column):
     assert raised.value.column == column
 
 
-def test_a_broken_line_is_named_by_its_number(tmp_path):
+def test_a_broken_line_is_named_by_where_it_starts(tmp_path):
     path = tmp_path / "4"
     path.write_bytes(b'{"events": []}\n{"twapId": 5, "events": [\n')
-    with pytest.raises(ParseError, match="line 2"):
+    with pytest.raises(ParseError, match="the line at byte 15"):
         read_fills_files([(path, "fills/20250801/4")], DAY)
+
+
+def test_a_fill_too_long_to_parse_alone_is_read_with_its_whole_line(tmp_path):
+    long = {**FILL, "cloid": "0x" + "f" * 5000}
+    path = tmp_path / "6"
+    path.write_bytes(block([["0x" + "a" * 40, {**FILL, "twapId": None}], ["0x" + "b" * 40, long]]))
+    rows = read_fills_files([(path, "fills/20250801/6")], DAY).rows
+    assert rows.select("twap_id", "tid", "cloid").rows() == [(12, 77, long["cloid"])]
+    assert rows["block_number"].to_list() == [7]
