@@ -108,6 +108,12 @@ BLOCK_NUMBER = re.compile(rb'"block_number"\s*:\s*([0-9]+)')
 # A [user, fill] event is a few hundred bytes; one longer than this is parsed with its line.
 EVENT_WINDOW = 4096
 _DECODER = json.JSONDecoder()
+# Every TWAP slice fill's hash (docs/data.md); its counterparty's has it too.
+ZERO_HASH = b'"0x' + b"0" * 64 + b'"'
+# The first VERIFY_BYTES of one chunk in VERIFY_EVERY of a file are also searched in full,
+# to prove the hash search found every TWAP fill there (about 2% of the bytes).
+VERIFY_EVERY = 8
+VERIFY_BYTES = 1 << 20
 # A fill's user, right before it: ``["0x...",`` (how far back it is looked for).
 USER_BEFORE = re.compile(rb'\[\s*"([^"\\]*)"\s*,\s*$')
 USER_REACH = 128
@@ -312,38 +318,88 @@ class CutFills:
         return pl.concat(frames)
 
 
-def _chunks(stream: IO[bytes], key: str) -> Iterator[tuple[int, bytes, int]]:
-    """(offset in the decompressed file, data, end): ``data[:end]`` is whole lines."""
+def _chunks(stream: IO[bytes], key: str) -> Iterator[tuple[int, int, bytes, int, int]]:
+    """(number of the chunk read, offset in the decompressed file of ``data[start]``, data,
+    start, end), where ``data[start:end]`` is whole lines. A chunk is not copied to join it to
+    the line the last one left unfinished: that line is yielded on its own first."""
     carry = b""
     offset = 0
+    number = -1
     while True:
         try:
             chunk = stream.read(CHUNK_BYTES)
         except (OSError, EOFError, RuntimeError) as exc:
             raise ParseError(key, None, f"not a readable compressed file ({exc})") from None
-        data = carry + chunk if carry else chunk
-        end = len(data) if not chunk else data.rfind(b"\n") + 1
-        yield offset, data, end
-        offset += end
-        carry = data[end:]
+        number += 1
         if not chunk:
+            if carry:
+                yield number, offset, carry, 0, len(carry)
             return
+        first = chunk.find(b"\n") + 1
+        if not first:
+            carry += chunk  # a line longer than a chunk
+            continue
+        head = carry + chunk[:first]
+        yield number, offset, head, 0, len(head)
+        offset += len(head)
+        last = chunk.rfind(b"\n") + 1
+        if last > first:
+            yield number, offset, chunk, first, last
+            offset += last - first
+        carry = chunk[last:]
 
 
-def scan_json_lines(stream: IO[bytes], key: str, cut: CutFills) -> list[TwapLine]:
+class HashAssumptionBroken(Exception):
+    """A TWAP fill whose hash is not all zeros: the file must be scanned in full."""
+
+
+def _twap_ids_by_hash(data: bytes, begin: int, end: int) -> list[int]:
+    """Where the ``"twapId"`` keys of the TWAP fills in ``data[begin:end]`` are, found through
+    their all-zero hash: a literal search skips the other fills many times faster than a
+    regular expression can look at them."""
+    found = []
+    at = data.find(ZERO_HASH, begin, end)
+    while at >= 0:
+        start = data.rfind(b"{", begin, at)
+        stop = data.find(b"}", at, end)
+        if start >= 0 and stop >= 0 and (twap := TWAP_FILL.search(data, start, stop)):
+            found.append(twap.start())
+        at = data.find(ZERO_HASH, at + len(ZERO_HASH), end)
+    return found
+
+
+def _twap_ids(data: bytes, begin: int, end: int, by_hash: bool, verify: bool) -> list[int]:
+    if not by_hash:
+        return [m.start() for m in TWAP_FILL.finditer(data, begin, end)]
+    found = _twap_ids_by_hash(data, begin, end)
+    if verify:
+        sample_end = min(end, begin + VERIFY_BYTES)
+        in_sample = sum(1 for at in found if at < sample_end)
+        if in_sample != sum(1 for _ in TWAP_FILL.finditer(data, begin, sample_end)):
+            raise HashAssumptionBroken
+    return found
+
+
+def scan_json_lines(
+    stream: IO[bytes], key: str, cut: CutFills, by_hash: bool = True
+) -> list[TwapLine]:
     """Find the TWAP fills of a JSON lines file without parsing it: each fill object (the
     ``{...}`` around a ``"twapId"`` that is not null; a fill holds no nested object) and its
     user (right before it: ``["<user>",``) go to ``cut``, with the block's number and time.
     Lines not shaped so are returned whole, to be parsed in Python. Lines without a TWAP fill
-    are never split out."""
+    are never split out.
+
+    ``by_hash``: TWAP fills are found through their all-zero hash (every TWAP slice fill has
+    one: docs/data.md); the start of every ``VERIFY_EVERY``-th chunk of the file, the first
+    included, is also searched in full, and a TWAP fill the hash search missed raises
+    :class:`HashAssumptionBroken` (the caller then scans the file in full)."""
     slow: list[TwapLine] = []
-    for offset, data, end in _chunks(stream, key):
+    for chunk, offset, data, begin, end in _chunks(stream, key):
         line_stop = -1
-        for found in TWAP_FILL.finditer(data, 0, end):
-            at = found.start()
+        for at in _twap_ids(data, begin, end, by_hash, verify=chunk % VERIFY_EVERY == 0):
             if at >= line_stop:
-                line_start = data.rfind(b"\n", 0, at) + 1
-                line_stop = data.find(b"\n", found.end(), end)
+                line_start = max(begin, data.rfind(b"\n", begin, at) + 1)
+                line_stop = data.find(b"\n", at, end)
                 line_stop = end if line_stop < 0 else line_stop
                 events_at = data.find(b'"events"', line_start, line_stop)
                 fast, cut_before = events_at >= 0, len(cut.texts)
@@ -361,15 +417,23 @@ def scan_json_lines(stream: IO[bytes], key: str, cut: CutFills) -> list[TwapLine
                 fast = False
                 text = data[line_start:line_stop]
                 ids_at = [m.start() for m in TWAP_FILL.finditer(text)]
-                slow.append(TwapLine(offset + line_start, text, ids_at))
+                slow.append(TwapLine(offset + line_start - begin, text, ids_at))
                 continue
             cut.add(user[1].decode(), data[start:stop], block, key)
     return slow
 
 
-def _json_frame(stream: IO[bytes], key: str, cut: CutFills) -> pl.DataFrame:
+def _json_frame(path: Path, key: str, cut: CutFills) -> pl.DataFrame:
     """The file's TWAP fills that had to be parsed in Python; the others go to ``cut``."""
-    rows = [row for line in scan_json_lines(stream, key, cut) for row in _line_rows(line, key)]
+    before = len(cut.texts)
+    try:
+        with _open(path, key)[1] as stream:
+            lines = scan_json_lines(stream, key, cut)
+    except HashAssumptionBroken:
+        cut.drop_from(before)
+        with _open(path, key)[1] as stream:
+            lines = scan_json_lines(stream, key, cut, by_hash=False)
+    rows = [row for line in lines for row in _line_rows(line, key)]
     return _raw_frame(rows, key)
 
 
@@ -441,11 +505,12 @@ def read_fills_files(files: list[tuple[Path | bytes, str]], day: date) -> FileRo
         if isinstance(source, bytes):
             raise TypeError("fills are read from landed files, never from memory")
         kind, stream = _open(source, key)
-        with stream:
-            if kind == "parquet":
+        if kind == "parquet":
+            with stream:
                 frame = _parquet_frame(stream, key)
-            else:
-                frame = _json_frame(stream, key, cut)
+        else:
+            stream.close()
+            frame = _json_frame(source, key, cut)
         if frame.height:
             frames.append(frame.with_columns(s3_object_key=pl.lit(key)))
     if cut.texts:

@@ -12,6 +12,7 @@ import pytest
 
 from twap_pipeline import sample, sample_fills
 from twap_pipeline.formats import ParseError
+from twap_pipeline.formats import fills as fills_format
 from twap_pipeline.formats.fills import CutFills, read_fills_files, scan_json_lines
 
 DAY = date(2025, 8, 1)
@@ -149,3 +150,23 @@ def test_a_fill_too_long_to_parse_alone_is_read_with_its_whole_line(tmp_path):
     rows = read_fills_files([(path, "fills/20250801/6")], DAY).rows
     assert rows.select("twap_id", "tid", "cloid").rows() == [(12, 77, long["cloid"])]
     assert rows["block_number"].to_list() == [7]
+
+
+@pytest.mark.parametrize("chunk_bytes", [37, 1000, 1 << 16])
+def test_lines_cut_by_chunk_edges_read_the_same(tmp_path, fills, monkeypatch, chunk_bytes):
+    files = sample_fills.write_fills(tmp_path, "fills/", fills, "node")
+    whole = read_all(tmp_path, files)
+    monkeypatch.setattr(fills_format, "CHUNK_BYTES", chunk_bytes)
+    assert read_all(tmp_path, files).equals(whole)
+
+
+def test_a_twap_fill_without_the_zero_hash_is_still_read(tmp_path):
+    # The scan finds TWAP fills through their all-zero hash, proving it on sampled chunks; a
+    # fill that breaks the rule makes it scan the file in full.
+    odd = {**FILL, "hash": "0x" + "ab" * 32, "tid": 78}
+    path = tmp_path / "7"
+    path.write_bytes(
+        block([["0x" + "b" * 40, FILL]]) + b"\n" + block([["0x" + "c" * 40, odd]]) + b"\n"
+    )
+    rows = read_fills_files([(path, "fills/20250801/7")], DAY).rows
+    assert rows["tid"].to_list() == [77, 78]
