@@ -10,8 +10,8 @@ Two layouts carry them (docs/data.md):
 Only TWAP slice fills (``twapId`` set) are kept. A day of the exchange's fills is large and
 almost none of it is a TWAP slice, so JSON lines are scanned as they are decompressed, a chunk
 at a time (memory bounded by the chunk, whatever the file's size): a regular expression finds
-each ``"twapId":`` that is not null, the fill object around it is cut out unparsed, and the
-day's cut fills are decoded by polars in one call. Nothing else is parsed; a line not shaped as
+each ``"twapId":`` that is not null, the fill object around it is cut out unparsed, and a
+file's cut fills are decoded by polars in one call. Nothing else is parsed; a line not shaped as
 the node writes it is parsed whole in Python, whose errors name what is wrong.
 """
 
@@ -246,8 +246,8 @@ def _line_rows(line: TwapLine, key: str) -> list[tuple[Any, ...]]:
 
 @dataclass
 class CutFills:
-    """TWAP fill objects cut out of a day's JSON lines, with their user, block and file, to
-    be decoded by polars in one call for the day."""
+    """TWAP fill objects cut out of a file's JSON lines, with their user, block and file, to
+    be decoded by polars in one call."""
 
     users: list[str] = field(default_factory=list)
     texts: list[bytes] = field(default_factory=list)
@@ -500,7 +500,6 @@ def _checked(rows: pl.DataFrame) -> pl.DataFrame:
 def read_fills_files(files: list[tuple[Path | bytes, str]], day: date) -> FileRows:
     """The TWAP slice fills of a day's files as rows of partition ``day``."""
     frames = []
-    cut = CutFills()
     for source, key in files:
         if isinstance(source, bytes):
             raise TypeError("fills are read from landed files, never from memory")
@@ -510,11 +509,13 @@ def read_fills_files(files: list[tuple[Path | bytes, str]], day: date) -> FileRo
                 frame = _parquet_frame(stream, key)
         else:
             stream.close()
+            # Decoded file by file: what decoding holds stays bounded by one file's fills.
+            cut = CutFills()
             frame = _json_frame(source, key, cut)
+            if cut.texts:
+                frames.append(cut.decoded())
         if frame.height:
             frames.append(frame.with_columns(s3_object_key=pl.lit(key)))
-    if cut.texts:
-        frames.append(cut.decoded())
     if not frames:
         return FileRows(empty_fills())
     rows = pl.concat(frames).with_columns(
