@@ -21,7 +21,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from twap_api.logs import LOGGER
+from twap_api.logs import LOGGER, log_request
 from twap_api.metrics import IN_FLIGHT, LATENCY, REQUESTS
 
 REQUEST_ID_HEADER = b"x-request-id"
@@ -45,6 +45,9 @@ class RequestContext:
         # than the increment itself.
         self._requests: dict[tuple[str, str, int], Any] = {}
         self._latency: dict[tuple[str, str], Any] = {}
+        # Counted here and read when scraped: the event loop is this count's only writer.
+        self.in_flight = 0
+        IN_FLIGHT.set_function(lambda: self.in_flight)
 
     def _record(self, method: str, template: str, status: int, seconds: float) -> None:
         key = (method, template, status)
@@ -75,11 +78,11 @@ class RequestContext:
                 message["headers"] = [*message.get("headers", ()), (REQUEST_ID_HEADER, request_id)]
             await send(message)
 
-        IN_FLIGHT.inc()
+        self.in_flight += 1
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            IN_FLIGHT.dec()
+            self.in_flight -= 1
             seconds = time.perf_counter() - started
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
@@ -87,18 +90,10 @@ class RequestContext:
             self._record(method, template, status, seconds)
             if LOGGER.isEnabledFor(logging.INFO):
                 client = scope.get("client")
-                fields: dict[str, Any] = {
-                    "request_id": request_id.decode(),
-                    "method": method,
-                    "route": template,
-                    "path": scope["path"],
-                    "status": status,
-                    "duration_ms": round(seconds * 1000, 3),
-                    "client": client[0] if client else None,
-                }
-                LOGGER.info(
-                    "%s %s %s %.1f ms", method, scope["path"], status, seconds * 1000, extra=fields
-                )
+                log_request(
+                    method, template, scope["path"], status, seconds, request_id.decode(),
+                    client[0] if client else None,
+                )  # fmt: skip
 
 
 class JsonBodies:
