@@ -62,8 +62,7 @@ FILL_SUMMARY = f"""coalesce((SELECT concat(
     '{{"count":', o.fill_count, ',"size":', {_decimal_or_null("o.filled_size")},
     ',"notional":', {_decimal_or_null("o.filled_notional")},
     ',"avg_price":', {_decimal_or_null("o.fill_avg_price")},
-    ',"fees":', coalesce((SELECT json_object_agg(k, trim_scale(v::numeric)::text)::text
-                          FROM jsonb_each_text(o.fees) AS f(k, v)), '{{}}'),
+    ',"fees":', coalesce(o.fees::text, '{{}}'),
     ',"builder_fees":', {_decimal_or_null("o.builder_fees")},
     ',"closed_pnl":', {_decimal_or_null("o.closed_pnl")},
     ',"first_fill_at":', {_utc_or_null("o.first_fill_at")},

@@ -30,7 +30,7 @@ def upgrade() -> None:
             ADD COLUMN filled_size     numeric,   -- sum of the fills' sz
             ADD COLUMN filled_notional numeric,   -- sum of the fills' px * sz
             ADD COLUMN fill_avg_price  numeric,   -- filled_notional / filled_size
-            ADD COLUMN fees            jsonb,     -- total fee per fee token: {"USDC": 1.25}
+            ADD COLUMN fees            jsonb,     -- total fee per fee token: {"USDC": "1.25"}
             ADD COLUMN builder_fees    numeric,
             ADD COLUMN closed_pnl      numeric,   -- realised PnL of the fills
             ADD COLUMN first_fill_at   timestamptz,
