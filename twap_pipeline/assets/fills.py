@@ -8,23 +8,18 @@ the day's own transaction; a failing day rolls back alone and the run ends faile
 from dagster import (
     AssetExecutionContext,
     AssetKey,
-    AssetMaterialization,
-    Failure,
-    MaterializeResult,
     asset,
 )
 
-from twap_pipeline.assets.config import DayLoadConfig, retry_or_fail
-from twap_pipeline.assets.reporting import Progress, check_results, load_metadata, run_summary
+from twap_pipeline.assets.config import DayLoadConfig
+from twap_pipeline.assets.daily_load import load_run_days, run_results
 from twap_pipeline.assets.status import SINGLE_RUN
 from twap_pipeline.checks import fills as fill_checks
 from twap_pipeline.formats.fills import read_fills_files
 from twap_pipeline.loading.bookkeeping import settle_fills_day
-from twap_pipeline.loading.days import Dataset, DayLoader
-from twap_pipeline.loading.listing import list_days
-from twap_pipeline.partitions import fills_partitions, run_days
+from twap_pipeline.loading.days import Dataset
+from twap_pipeline.partitions import fills_partitions
 from twap_pipeline.resources import (
-    DatabaseUnavailableError,
     LandingArea,
     ObjectSource,
     PostgresResource,
@@ -65,32 +60,7 @@ def twap_fills(
     fills_landing: LandingArea,
     postgres: PostgresResource,
 ):
-    listing = list_days(fills_source, run_days(context))
-    loader = DayLoader(
-        FILLS_DATASET, fills_source, fills_landing, postgres, config.allow_shrinking_days
+    loaded = load_run_days(
+        context, config, FILLS_DATASET, fills_source, fills_landing, postgres, "fills"
     )
-    try:
-        postgres.ensure_schema()
-        outcome = loader.run(listing, on_day=Progress(context, len(listing.by_day), "fills"))
-    except DatabaseUnavailableError as exc:
-        retry_or_fail(context, config, str(exc))
-    for day in outcome.days:
-        fills_landing.drop_stale(day.day, listing.by_day[day.day])
-    results = check_results(FILLS, fill_checks.CHECKS, outcome)
-    if not outcome.failed and not outcome.stopped:
-        yield MaterializeResult(
-            metadata={"source": fills_source.describe(), **load_metadata(listing, outcome.days)}
-        )
-        yield from results
-        return
-    for day in outcome.days:
-        if day.committed:
-            context.log_event(
-                AssetMaterialization(
-                    FILLS, partition=day.day.isoformat(), metadata=load_metadata(listing, [day])
-                )
-            )
-    yield from results
-    if outcome.retryable and outcome.stopped:
-        retry_or_fail(context, config, outcome.stopped)
-    raise Failure(description=run_summary(outcome))
+    yield from run_results(context, config, FILLS, fill_checks.CHECKS, fills_source, loaded)

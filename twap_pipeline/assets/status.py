@@ -6,26 +6,25 @@ ends failed naming it and why. A run covers one day or a whole range
 (``BackfillPolicy.single_run``).
 """
 
+from functools import partial
+
 from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetMaterialization,
     BackfillPolicy,
-    Failure,
-    MaterializeResult,
     asset,
 )
 
-from twap_pipeline.assets.config import DayLoadConfig, retry_or_fail
-from twap_pipeline.assets.reporting import Progress, check_results, load_metadata, run_summary
+from twap_pipeline.assets.config import DayLoadConfig
+from twap_pipeline.assets.daily_load import load_run_days, run_results
 from twap_pipeline.checks import status as status_checks
 from twap_pipeline.formats import read_status_files
 from twap_pipeline.freshness import STATUS_FRESHNESS
 from twap_pipeline.loading.bookkeeping import record_status_day
-from twap_pipeline.loading.days import Dataset, DayLoader, RunOutcome
-from twap_pipeline.loading.listing import Listing, list_days
+from twap_pipeline.loading.days import Dataset, DayOutcome
 from twap_pipeline.loading.orders import refresh_orders
-from twap_pipeline.partitions import daily_partitions, run_days
+from twap_pipeline.partitions import daily_partitions
 from twap_pipeline.resources import (
     DatabaseUnavailableError,
     LandingArea,
@@ -72,53 +71,16 @@ def twap_status(
     landing: LandingArea,
     postgres: PostgresResource,
 ):
-    listing = list_days(source, run_days(context))
-    if listing.undated or listing.not_data:
-        context.log.warning(
-            f"{len(listing.undated)} key(s) under {source.describe()} carry no date and "
-            f"{len(listing.not_data)} are not data files; see the undated_keys and skipped_keys "
-            f"metadata, e.g. {[*listing.undated[:3], *list(listing.not_data)[:3]]}"
-        )
-    loader = DayLoader(STATUS_DATASET, source, landing, postgres, config.allow_shrinking_days)
-    try:
-        postgres.ensure_schema()
-        outcome = loader.run(listing, on_day=Progress(context, len(listing.by_day), "events"))
-    except DatabaseUnavailableError as exc:
-        retry_or_fail(context, config, str(exc))
-    for day in outcome.days:
-        landing.drop_stale(day.day, listing.by_day[day.day])
-    results = check_results(STATUS, status_checks.CHECKS, outcome)
-    if not outcome.failed and not outcome.stopped:
-        yield MaterializeResult(
-            metadata={"source": source.describe(), **load_metadata(listing, outcome.days)}
-        )
-        yield from results
-        return
-    _record_committed_days(context, postgres, listing, outcome)
-    yield from results
-    if outcome.retryable and outcome.stopped:
-        retry_or_fail(context, config, outcome.stopped)
-    raise Failure(description=run_summary(outcome))
+    loaded = load_run_days(context, config, STATUS_DATASET, source, landing, postgres, "events")
+    refresh = partial(_refresh_orders, context, postgres)
+    yield from run_results(context, config, STATUS, status_checks.CHECKS, source, loaded, refresh)
 
 
-def _record_committed_days(
-    context: AssetExecutionContext,
-    postgres: PostgresResource,
-    listing: Listing,
-    outcome: RunOutcome,
+def _refresh_orders(
+    context: AssetExecutionContext, postgres: PostgresResource, committed: list[DayOutcome]
 ) -> None:
-    """When some days failed the step fails, so Dagster records no materialization for the run
-    and the twap_orders step does not run: record each committed day here, and bring
-    twap_orders up to date with them, so that both tables follow the committed days."""
-    committed = [d for d in outcome.days if d.committed]
-    for day in committed:
-        context.log_event(
-            AssetMaterialization(STATUS, partition=day.day.isoformat(), metadata=load_metadata(
-                listing, [day]
-            ))
-        )  # fmt: skip
-    if not committed:
-        return
+    """The twap_orders step does not run after a failed one: bring twap_orders up to date
+    with the committed days here, so that both tables follow them."""
     try:
         with postgres.connect(autocommit=True) as conn:
             refresh = refresh_orders(conn, [d.day for d in committed])

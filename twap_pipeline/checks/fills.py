@@ -9,11 +9,14 @@ import polars as pl
 from twap_pipeline.checks.loads import (
     NO_DAY_SHRINKS,
     ROWS_MATCH_SOURCE,
+    broken_rows,
     day_not_shrunk,
     rows_match_source,
+    rows_valid,
+    unique_keys,
 )
 from twap_pipeline.checks.reconciliation import FILLS_RECONCILE
-from twap_pipeline.checks.verdicts import SAMPLE_ROWS, CheckDefinition, Verdict, jsonable
+from twap_pipeline.checks.verdicts import CheckDefinition, Verdict
 from twap_pipeline.loading.days import DayEvidence
 
 UNIQUE_FILL_KEYS = CheckDefinition(
@@ -48,43 +51,18 @@ SAMPLE_COLUMNS = ["partition_date", *KEY, "wallet", "fill_time", "px", "sz", "s3
 
 def invalid_rows(fills: pl.DataFrame) -> pl.DataFrame:
     """The rows of ``fills`` that break a rule, with the rules they break in ``problems``."""
-    broken = fills.select(
-        *SAMPLE_COLUMNS,
-        problems=pl.concat_list(
-            pl.when(rule).then(pl.lit(name)).otherwise(None) for name, rule in ROW_RULES.items()
-        ).list.drop_nulls(),
-    )
-    return broken.filter(pl.col("problems").list.len() > 0)
-
-
-def rows_valid(invalid: pl.DataFrame) -> Verdict:
-    samples = invalid.sort("fill_time").head(SAMPLE_ROWS).to_dicts()
-    return FILL_ROWS_VALID.verdict(
-        invalid.is_empty(), jsonable(samples), {"invalid_rows": invalid.height}
-    )
-
-
-def duplicate_keys(fills: pl.DataFrame, conflict: str | None) -> Verdict:
-    """Duplicate identities within the day's rows; when there are none but PostgreSQL refused
-    the COPY, ``conflict`` names the stored fill of another day the load clashed with."""
-    dupes = fills.filter(pl.struct(KEY).is_duplicated())
-    if dupes.is_empty() and conflict is None:
-        return UNIQUE_FILL_KEYS.verdict(True)
-    if dupes.is_empty():
-        return UNIQUE_FILL_KEYS.verdict(False, details={"conflict": conflict})
-    samples = dupes.select(*KEY, "s3_object_key").head(SAMPLE_ROWS).to_dicts()
-    return UNIQUE_FILL_KEYS.verdict(False, jsonable(samples), {"duplicate_rows": dupes.height})
+    return broken_rows(fills, ROW_RULES, SAMPLE_COLUMNS)
 
 
 def judge_day(evidence: DayEvidence) -> list[Verdict]:
     """Every check of one day's load (only the key's, when PostgreSQL refused the COPY)."""
-    unique = duplicate_keys(evidence.rows, evidence.conflict)
+    unique = unique_keys(UNIQUE_FILL_KEYS, evidence.rows, KEY, evidence.conflict)
     if not unique.passed:
         return [unique]
     return [
         unique,
         rows_match_source(evidence.rows.height, evidence.stored),
-        rows_valid(evidence.invalid),
+        rows_valid(FILL_ROWS_VALID, evidence.invalid, "fill_time"),
         day_not_shrunk(
             evidence.day,
             evidence.stored_before,

@@ -17,8 +17,11 @@ import psycopg
 from twap_pipeline.checks.loads import (
     NO_DAY_SHRINKS,
     ROWS_MATCH_SOURCE,
+    broken_rows,
     day_not_shrunk,
     rows_match_source,
+    rows_valid,
+    unique_keys,
 )
 from twap_pipeline.checks.verdicts import SAMPLE_ROWS, CheckDefinition, Verdict, jsonable
 from twap_pipeline.formats.status import KNOWN_STATUSES
@@ -88,33 +91,7 @@ SAMPLE_COLUMNS = [
 
 def invalid_rows(events: pl.DataFrame) -> pl.DataFrame:
     """The rows of ``events`` that break a rule, with the rules they break in ``problems``."""
-    broken = events.select(
-        *SAMPLE_COLUMNS,
-        problems=pl.concat_list(
-            pl.when(rule).then(pl.lit(name)).otherwise(None) for name, rule in ROW_RULES.items()
-        ).list.drop_nulls(),
-    )
-    return broken.filter(pl.col("problems").list.len() > 0)
-
-
-def rows_valid(invalid: pl.DataFrame) -> Verdict:
-    samples = invalid.sort("event_time").head(SAMPLE_ROWS).to_dicts()
-    return ROWS_VALID.verdict(
-        invalid.is_empty(), jsonable(samples), {"invalid_rows": invalid.height}
-    )
-
-
-def duplicate_keys(events: pl.DataFrame, conflict: str | None) -> Verdict:
-    """Duplicate event keys within the day's rows; when there are none but PostgreSQL refused
-    the COPY, ``conflict`` says which stored event of another day the load clashed with."""
-    key = ["twap_id", "event_time", "status"]
-    dupes = events.filter(pl.struct(key).is_duplicated())
-    if dupes.is_empty() and conflict is None:
-        return UNIQUE_EVENT_KEYS.verdict(True)
-    if dupes.is_empty():
-        return UNIQUE_EVENT_KEYS.verdict(False, details={"conflict": conflict})
-    samples = dupes.select(*key, "s3_object_key").head(SAMPLE_ROWS).to_dicts()
-    return UNIQUE_EVENT_KEYS.verdict(False, jsonable(samples), {"duplicate_rows": dupes.height})
+    return broken_rows(events, ROW_RULES, SAMPLE_COLUMNS)
 
 
 def statuses_known(events: pl.DataFrame) -> Verdict:
@@ -181,14 +158,16 @@ def gather_for_lifecycle(conn: psycopg.Connection, day: date, rows: pl.DataFrame
 def judge_day(evidence: DayEvidence) -> list[Verdict]:
     """Every check of one day's load. When PostgreSQL refused the COPY for a duplicate key,
     only that is reported: nothing was stored to judge."""
-    unique = duplicate_keys(evidence.rows, evidence.conflict)
+    unique = unique_keys(
+        UNIQUE_EVENT_KEYS, evidence.rows, ["twap_id", "event_time", "status"], evidence.conflict
+    )
     if not unique.passed:
         return [unique]
     other_days = evidence.gathered if evidence.gathered is not None else evidence.rows.clear()
     return [
         unique,
         rows_match_source(evidence.rows.height, evidence.stored),
-        rows_valid(evidence.invalid),
+        rows_valid(ROWS_VALID, evidence.invalid, "event_time"),
         lifecycle_consistent(evidence.rows, other_days.select(list(LIFECYCLE_COLUMNS))),
         day_not_shrunk(
             evidence.day,
