@@ -15,7 +15,7 @@ import io
 import itertools
 import json
 import random
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,7 +25,6 @@ import polars as pl
 ZERO_HASH = "0x" + "0" * 64
 FEE_RATE = Decimal("0.00035")
 FILLS_PREFIX = "node_fills_by_block/hourly/"
-ARTEMIS_FILLS_PREFIX = "raw/node_fills/hourly/"
 LAYOUTS = ("node", "artemis")
 FILL_FIELDS = [
     "coin", "px", "sz", "side", "time", "startPosition", "dir", "closedPnl", "hash", "oid",
@@ -255,9 +254,3 @@ def write_fills(
                 path.write_bytes(buffer.getvalue())
             files[key] = day
     return files
-
-
-def day_range(fills: pl.DataFrame) -> list[date]:
-    first, last = fills["day"].min(), fills["day"].max()
-    assert isinstance(first, date) and isinstance(last, date)
-    return [first + timedelta(days=n) for n in range((last - first).days + 1)]

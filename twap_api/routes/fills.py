@@ -22,13 +22,16 @@ router = APIRouter(
     dependencies=[*DATA_ENDPOINT, Depends(single_valued)],
     responses={422: {"model": ValidationErrors, "description": "A query parameter is invalid"}},
 )
-NO_KEY_TIME = "-infinity"
 
 
 async def _page(
     pool: Pool, query: sql.SQL, params: dict[str, Any], page: PageQuery, key_ids: int
 ) -> Response:
-    after: dict[str, Any] = {"after_time": NO_KEY_TIME, "after_tid": -1, "after_twap": -1}
+    after: dict[str, Any] = {
+        "after_time": queries.NO_LOWER_BOUND,
+        "after_tid": -1,
+        "after_twap": -1,
+    }
     if page.cursor:
         when, ids = decode_cursor(page.cursor, key_ids)
         after = {"after_time": when, "after_tid": ids[0], "after_twap": ids[-1]}
