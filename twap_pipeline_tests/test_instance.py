@@ -27,6 +27,8 @@ def test_a_written_home_monitors_and_retries_dead_runs(tmp_path):
         assert not instance.run_retries_retry_on_asset_or_op_failure
         limits = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits
         assert limits == SETTINGS["run_queue"]["tag_concurrency_limits"]
+        # Days of fills load two at a time through the run queue.
+        assert {"key": "twap/fills", "limit": 2} in limits
         assert type(instance.run_storage).__module__.startswith("dagster._core.storage.runs.sqlite")
     assert (tmp_path / "storage").exists()
 
