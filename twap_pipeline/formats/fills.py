@@ -105,9 +105,6 @@ Block = tuple[int | None, datetime | None]
 BlockText = tuple[int | None, str | None]
 BLOCK_TIME = re.compile(rb'"block_time"\s*:\s*"([^"]*)"')
 BLOCK_NUMBER = re.compile(rb'"block_number"\s*:\s*([0-9]+)')
-# A [user, fill] event is a few hundred bytes; one longer than this is parsed with its line.
-EVENT_WINDOW = 4096
-_DECODER = json.JSONDecoder()
 # Every TWAP slice fill's hash (docs/data.md); its counterparty's has it too.
 ZERO_HASH = b'"0x' + b"0" * 64 + b'"'
 # The first VERIFY_BYTES of one chunk in VERIFY_EVERY of a file are also searched in full,
@@ -119,30 +116,39 @@ USER_BEFORE = re.compile(rb'\[\s*"([^"\\]*)"\s*,\s*$')
 USER_REACH = 128
 
 
-def _open(path: Path, key: str) -> tuple[str, BinaryIO]:
-    """(kind, a stream of the decompressed content)."""
+def _container(path: Path, key: str) -> str:
+    """``parquet``, or how the JSON lines are compressed (``lz4``, ``gzip``, ``plain``), told
+    by the file's first bytes."""
     with path.open("rb") as handle:
         magic = handle.read(4)
     if magic.startswith(PARQUET_MAGIC):
-        return "parquet", path.open("rb")
+        return "parquet"
     if magic == LZ4_FRAME_MAGIC:
-        return "json_lines", lz4.frame.open(path, "rb")
+        return "lz4"
     if magic.startswith(GZIP_MAGIC):
-        return "json_lines", cast(BinaryIO, gzip.open(path, "rb"))
+        return "gzip"
     if magic.strip() and not magic.lstrip().startswith(b"{"):
         raise ParseError(key, None, f"not parquet, JSON lines, LZ4 or gzip (starts {magic!r})")
-    return "json_lines", path.open("rb")
+    return "plain"
+
+
+def _stream(path: Path, container: str) -> BinaryIO:
+    """The file's content, decompressed as it is read."""
+    if container == "lz4":
+        return lz4.frame.open(path, "rb")
+    if container == "gzip":
+        return cast(BinaryIO, gzip.open(path, "rb"))
+    return path.open("rb")
 
 
 @dataclass
 class TwapLine:
-    """A line that holds TWAP fills: where it starts in the decompressed file (errors name
-    it: counting lines would cost a pass over every byte), its text, and where each TWAP
-    fill's ``"twapId"`` key is in it."""
+    """A line with TWAP fills that is not shaped as the node writes it, to be parsed whole,
+    and where it starts in the decompressed file (errors name it: counting lines would cost a
+    pass over every byte)."""
 
     at: int
     text: bytes
-    twap_ids_at: list[int]
 
 
 def _time(value: Any, key: str, field: str) -> datetime:
@@ -179,40 +185,6 @@ def _fill_row(user: Any, fill: Any, block: Block, key: str) -> tuple[Any, ...]:
     return tuple(values)
 
 
-def _twap_events(line: TwapLine, key: str) -> tuple[Block, list[Any]] | None:
-    """The block's time and number, and its TWAP fills' ``[user, fill]`` events, each parsed
-    alone: a block holds many fills and few of them are a TWAP's. None when the line is not
-    shaped for that; the caller then parses the whole line."""
-    text = line.text
-    events_at = text.find(b'"events"')
-    if events_at < 0:
-        return None
-    when, number = BLOCK_TIME.search(text), BLOCK_NUMBER.search(text)
-    block = (
-        int(number[1]) if number else None,
-        _time(when[1].decode(), key, "block_time") if when else None,
-    )
-    events = []
-    for at in line.twap_ids_at:
-        start = text.rfind(b'["', events_at, at)
-        if start < 0:
-            return None
-        window = text[start : start + EVENT_WINDOW].decode("utf-8", "replace")
-        try:
-            event, _ = _DECODER.raw_decode(window)
-        except ValueError:
-            return None
-        if not (
-            isinstance(event, list)
-            and len(event) == 2
-            and isinstance(event[1], dict)
-            and event[1].get("twapId") is not None
-        ):
-            return None
-        events.append(event)
-    return block, events
-
-
 def _block(value: Any, key: str) -> Block:
     if not isinstance(value, dict):
         raise ParseError(key, None, f"not a block of fills: {value!r:.80}")
@@ -221,19 +193,14 @@ def _block(value: Any, key: str) -> Block:
 
 
 def _line_rows(line: TwapLine, key: str) -> list[tuple[Any, ...]]:
-    """The TWAP fills of one line, parsed in Python: each event alone when the line allows,
-    else the whole line (whose errors then name what is wrong)."""
-    found = _twap_events(line, key)
-    if found is None:
-        try:
-            parsed = json.loads(line.text)
-            block, events = _block(parsed, key), parsed["events"]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ParseError(
-                key, None, f"the line at byte {line.at}: not a block of fills ({exc})"
-            ) from None
-    else:
-        block, events = found
+    """The TWAP fills of one line, parsed whole in Python (whose errors name what is wrong)."""
+    try:
+        parsed = json.loads(line.text)
+        block, events = _block(parsed, key), parsed["events"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ParseError(
+            key, None, f"the line at byte {line.at}: not a block of fills ({exc})"
+        ) from None
     rows = []
     for event in events:
         if not isinstance(event, list) or len(event) != 2:
@@ -246,76 +213,62 @@ def _line_rows(line: TwapLine, key: str) -> list[tuple[Any, ...]]:
 
 @dataclass
 class CutFills:
-    """TWAP fill objects cut out of a file's JSON lines, with their user, block and file, to
-    be decoded by polars in one call."""
+    """TWAP fill objects cut out of one file's JSON lines, with their user and block, to be
+    decoded by polars in one call."""
 
+    key: str
     users: list[str] = field(default_factory=list)
     texts: list[bytes] = field(default_factory=list)
     blocks: list[BlockText] = field(default_factory=list)
-    keys: list[str] = field(default_factory=list)
 
-    def add(self, user: str, text: bytes, block: BlockText, key: str) -> None:
+    def add(self, user: str, text: bytes, block: BlockText) -> None:
         self.users.append(user)
         self.texts.append(text)
         self.blocks.append(block)
-        self.keys.append(key)
 
     def drop_from(self, index: int) -> None:
         """Forget the fills cut from ``index`` on (their line is parsed in Python instead)."""
-        for values in (self.users, self.texts, self.blocks, self.keys):
+        for values in (self.users, self.texts, self.blocks):
             del values[index:]
 
     def decoded(self) -> pl.DataFrame:
-        """The fills in ``RAW_SCHEMA`` plus ``s3_object_key``. Anything polars would not read
-        exactly (a decimal as a JSON number, a field of another type) is read again in
-        Python, whose errors name the file and the field."""
+        """The fills in ``RAW_SCHEMA``. Anything polars would not read exactly (a decimal as
+        a JSON number, a field of another type) is read again in Python, whose errors name
+        the field."""
+        if not self.texts:
+            return pl.DataFrame(schema=RAW_SCHEMA)
         try:
             strings = pl.Series("fill", self.texts, dtype=pl.Binary).cast(pl.String)
             if strings.str.contains(DECIMAL_AS_NUMBER).any():
                 raise ValueError("a decimal as a JSON number")
             fills = strings.str.json_decode(FILL_STRUCT).struct.unnest()
+            numbers, times = zip(*self.blocks, strict=True)
+            block_times = pl.Series("block_time", times, dtype=pl.String).str.to_datetime(
+                time_unit="us", time_zone="UTC"
+            )
         except (pl.exceptions.PolarsError, ValueError):
             return self._in_python()
         for _, name, required in FIELDS:
             if required and fills[name].null_count():
-                missing = fills.with_columns(key=pl.Series(self.keys)).filter(
-                    pl.col(name).is_null()
-                )
-                tid = missing["tid"][0]
-                raise ParseError(missing["key"][0], name, f"missing in a TWAP fill (tid {tid})")
-        numbers, times = zip(*self.blocks, strict=True)
-        try:
-            block_times = pl.Series("block_time", times, dtype=pl.String).str.to_datetime(
-                time_unit="us", time_zone="UTC"
-            )
-        except pl.exceptions.PolarsError:
-            return self._in_python()
+                tid = fills.filter(pl.col(name).is_null())["tid"][0]
+                raise ParseError(self.key, name, f"missing in a TWAP fill (tid {tid})")
         return fills.select(
             pl.Series("wallet", [u.lower() for u in self.users], dtype=pl.String),
             *(pl.col(name).alias(column) for column, name, _ in FIELDS),
             pl.Series("block_number", numbers, dtype=pl.Int64),
             block_times,
-            pl.Series("s3_object_key", self.keys, dtype=pl.String),
         )
 
     def _in_python(self) -> pl.DataFrame:
-        frames = []
-        for key in dict.fromkeys(self.keys):
-            rows = []
-            for user, text, block, of in zip(
-                self.users, self.texts, self.blocks, self.keys, strict=True
-            ):
-                if of != key:
-                    continue
-                try:
-                    fill = json.loads(text)
-                except ValueError as exc:
-                    raise ParseError(key, None, f"a TWAP fill that is not JSON ({exc})") from None
-                number, when = block
-                parsed = _time(when, key, "block_time") if when is not None else None
-                rows.append(_fill_row(user, fill, (number, parsed), key))
-            frames.append(_raw_frame(rows, key).with_columns(s3_object_key=pl.lit(key)))
-        return pl.concat(frames)
+        rows = []
+        for user, text, (number, when) in zip(self.users, self.texts, self.blocks, strict=True):
+            try:
+                fill = json.loads(text)
+            except ValueError as exc:
+                raise ParseError(self.key, None, f"a TWAP fill that is not JSON ({exc})") from None
+            block_time = _time(when, self.key, "block_time") if when is not None else None
+            rows.append(_fill_row(user, fill, (number, block_time), self.key))
+        return _raw_frame(rows, self.key)
 
 
 def _chunks(stream: IO[bytes], key: str) -> Iterator[tuple[int, int, bytes, int, int]]:
@@ -353,28 +306,45 @@ class HashAssumptionBroken(Exception):
     """A TWAP fill whose hash is not all zeros: the file must be scanned in full."""
 
 
-def _twap_ids_by_hash(data: bytes, begin: int, end: int) -> list[int]:
-    """Where the ``"twapId"`` keys of the TWAP fills in ``data[begin:end]`` are, found through
-    their all-zero hash: a literal search skips the other fills many times faster than a
-    regular expression can look at them."""
+# Where a TWAP fill is: its "twapId" key, and the start and end of its fill object.
+Found = tuple[int, int, int]
+
+
+def _fill_at(data: bytes, begin: int, end: int, inside: int) -> tuple[int, int]:
+    """The start and end of the fill object around ``inside`` (a fill holds no nested
+    object); -1 where there is none."""
+    stop = data.find(b"}", inside, end)
+    return data.rfind(b"{", begin, inside), stop + 1 if stop >= 0 else -1
+
+
+def _twaps_by_hash(data: bytes, begin: int, end: int) -> list[Found]:
+    """The TWAP fills of ``data[begin:end]``, found through their all-zero hash: a literal
+    search skips the other fills many times faster than a regular expression can look at
+    them."""
     found = []
     at = data.find(ZERO_HASH, begin, end)
     while at >= 0:
-        start = data.rfind(b"{", begin, at)
-        stop = data.find(b"}", at, end)
+        start, stop = _fill_at(data, begin, end, at)
         if start >= 0 and stop >= 0 and (twap := TWAP_FILL.search(data, start, stop)):
-            found.append(twap.start())
+            found.append((twap.start(), start, stop))
         at = data.find(ZERO_HASH, at + len(ZERO_HASH), end)
     return found
 
 
-def _twap_ids(data: bytes, begin: int, end: int, by_hash: bool, verify: bool) -> list[int]:
+def _twaps_in_full(data: bytes, begin: int, end: int) -> list[Found]:
+    found = []
+    for twap in TWAP_FILL.finditer(data, begin, end):
+        found.append((twap.start(), *_fill_at(data, begin, end, twap.start())))
+    return found
+
+
+def _twaps(data: bytes, begin: int, end: int, by_hash: bool, verify: bool) -> list[Found]:
     if not by_hash:
-        return [m.start() for m in TWAP_FILL.finditer(data, begin, end)]
-    found = _twap_ids_by_hash(data, begin, end)
+        return _twaps_in_full(data, begin, end)
+    found = _twaps_by_hash(data, begin, end)
     if verify:
         sample_end = min(end, begin + VERIFY_BYTES)
-        in_sample = sum(1 for at in found if at < sample_end)
+        in_sample = sum(1 for at, _, _ in found if at < sample_end)
         if in_sample != sum(1 for _ in TWAP_FILL.finditer(data, begin, sample_end)):
             raise HashAssumptionBroken
     return found
@@ -396,7 +366,7 @@ def scan_json_lines(
     slow: list[TwapLine] = []
     for chunk, offset, data, begin, end in _chunks(stream, key):
         line_stop = -1
-        for at in _twap_ids(data, begin, end, by_hash, verify=chunk % VERIFY_EVERY == 0):
+        for at, start, stop in _twaps(data, begin, end, by_hash, chunk % VERIFY_EVERY == 0):
             if at >= line_stop:
                 line_start = max(begin, data.rfind(b"\n", begin, at) + 1)
                 line_stop = data.find(b"\n", at, end)
@@ -409,32 +379,32 @@ def scan_json_lines(
                     block = (int(number[1]) if number else None, when[1].decode() if when else None)
             if not fast:
                 continue
-            start = data.rfind(b"{", events_at, at)
-            stop = data.find(b"}", at, line_stop) + 1
-            user = USER_BEFORE.search(data, max(events_at, start - USER_REACH), start)
-            if start < 0 or stop <= 0 or user is None:
+            user = None
+            if events_at < start and 0 < stop <= line_stop:
+                user = USER_BEFORE.search(data, max(events_at, start - USER_REACH), start)
+            if user is None:
                 cut.drop_from(cut_before)
                 fast = False
-                text = data[line_start:line_stop]
-                ids_at = [m.start() for m in TWAP_FILL.finditer(text)]
-                slow.append(TwapLine(offset + line_start - begin, text, ids_at))
+                slow.append(TwapLine(offset + line_start - begin, data[line_start:line_stop]))
                 continue
-            cut.add(user[1].decode(), data[start:stop], block, key)
+            cut.add(user[1].decode(), data[start:stop], block)
     return slow
 
 
-def _json_frame(path: Path, key: str, cut: CutFills) -> pl.DataFrame:
-    """The file's TWAP fills that had to be parsed in Python; the others go to ``cut``."""
-    before = len(cut.texts)
+def _json_frame(path: Path, container: str, key: str) -> pl.DataFrame:
+    """The file's TWAP fills: cut out and decoded together, and the lines not shaped for
+    that parsed in Python. Decoded file by file, what decoding holds stays bounded by one
+    file's fills."""
+    cut = CutFills(key)
     try:
-        with _open(path, key)[1] as stream:
+        with _stream(path, container) as stream:
             lines = scan_json_lines(stream, key, cut)
     except HashAssumptionBroken:
-        cut.drop_from(before)
-        with _open(path, key)[1] as stream:
+        cut = CutFills(key)
+        with _stream(path, container) as stream:
             lines = scan_json_lines(stream, key, cut, by_hash=False)
     rows = [row for line in lines for row in _line_rows(line, key)]
-    return _raw_frame(rows, key)
+    return pl.concat([cut.decoded(), _raw_frame(rows, key)])
 
 
 def _raw_frame(rows: list[tuple[Any, ...]], key: str) -> pl.DataFrame:
@@ -503,17 +473,12 @@ def read_fills_files(files: list[tuple[Path | bytes, str]], day: date) -> FileRo
     for source, key in files:
         if isinstance(source, bytes):
             raise TypeError("fills are read from landed files, never from memory")
-        kind, stream = _open(source, key)
-        if kind == "parquet":
-            with stream:
+        container = _container(source, key)
+        if container == "parquet":
+            with source.open("rb") as stream:
                 frame = _parquet_frame(stream, key)
         else:
-            stream.close()
-            # Decoded file by file: what decoding holds stays bounded by one file's fills.
-            cut = CutFills()
-            frame = _json_frame(source, key, cut)
-            if cut.texts:
-                frames.append(cut.decoded())
+            frame = _json_frame(source, container, key)
         if frame.height:
             frames.append(frame.with_columns(s3_object_key=pl.lit(key)))
     if not frames:

@@ -109,7 +109,7 @@ def test_lines_without_a_twap_fill_are_skipped_unparsed(tmp_path):
     ]
     path = tmp_path / "0.lz4"
     path.write_bytes(lz4.frame.compress(b"\n".join(lines) + b"\n"))
-    cut = CutFills()
+    cut = CutFills("0.lz4")
     with lz4.frame.open(path, "rb") as stream:
         assert scan_json_lines(stream, "0.lz4", cut) == []
     assert len(cut.texts) == 2
@@ -143,7 +143,7 @@ def test_a_broken_line_is_named_by_where_it_starts(tmp_path):
         read_fills_files([(path, "fills/20250801/4")], DAY)
 
 
-def test_a_fill_too_long_to_parse_alone_is_read_with_its_whole_line(tmp_path):
+def test_a_fill_with_a_long_field_is_read_exactly(tmp_path):
     long = {**FILL, "cloid": "0x" + "f" * 5000}
     path = tmp_path / "6"
     path.write_bytes(block([["0x" + "a" * 40, {**FILL, "twapId": None}], ["0x" + "b" * 40, long]]))
