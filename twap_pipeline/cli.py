@@ -15,13 +15,14 @@ from pathlib import Path
 import psycopg
 from dagster import BetaWarning, PreviewWarning
 
+from twap_api.models import WALLET_PATTERN
 from twap_pipeline.db.schema import schema_state, upgrade
 from twap_pipeline.db.urls import DatabaseUrlError, libpq_url
 from twap_pipeline.demo import DemoError, run_demo
 from twap_pipeline.embedded_postgres import EmbeddedPostgresError
 from twap_pipeline.exports import FORMATS, csv_lines, wallet_fills
 
-WALLET = re.compile(r"^0[xX][0-9a-fA-F]{40}$")
+WALLET = re.compile(WALLET_PATTERN)
 
 
 def parser() -> argparse.ArgumentParser:
