@@ -9,10 +9,11 @@ Two layouts carry them (docs/data.md):
 
 Only TWAP slice fills (``twapId`` set) are kept. A day of the exchange's fills is large and
 almost none of it is a TWAP slice, so JSON lines are scanned as they are decompressed, a chunk
-at a time (memory bounded by the chunk, whatever the file's size): a regular expression finds
-each ``"twapId":`` that is not null, the fill object around it is cut out unparsed, and a
-file's cut fills are decoded by polars in one call. Nothing else is parsed; a line not shaped as
-the node writes it is parsed whole in Python, whose errors name what is wrong.
+at a time (memory bounded by the chunk, whatever the file's size): the lines holding a TWAP
+fill are found without parsing any line, and polars cuts the TWAP fills out of them and decodes
+them, one query a file, on a worker thread while the next file is scanned. Nothing else is
+parsed; a file whose lines are not shaped as the node writes them is parsed in Python, whose
+errors name what is wrong.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -96,24 +98,24 @@ RAW_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "block_time": pl.Datetime("us", "UTC"),
 }
 DECIMAL_TEXT = re.compile(r"^-?\d+(\.\d+)?$")
-# A line worth parsing: it names a TWAP (``"twapId": null`` is the counterparty's side).
+# A fill that names a TWAP (``"twapId": null`` is the counterparty's side).
 TWAP_FILL = re.compile(rb'"twapId"\s*:\s*[0-9]')
-CHUNK_BYTES = 8 << 20
-# A block's number and time, as every fill row of the block carries them; the time as its
-# text while it waits to be parsed with the day's others.
+# Read a file this much at a time: a chunk stays in the CPU's cache while it is searched.
+CHUNK_BYTES = 256 << 10
+# A block's number and time, as every fill row of the block carries them.
 Block = tuple[int | None, datetime | None]
-BlockText = tuple[int | None, str | None]
-BLOCK_TIME = re.compile(rb'"block_time"\s*:\s*"([^"]*)"')
-BLOCK_NUMBER = re.compile(rb'"block_number"\s*:\s*([0-9]+)')
 # Every TWAP slice fill's hash (docs/data.md); its counterparty's has it too.
 ZERO_HASH = b'"0x' + b"0" * 64 + b'"'
 # The first VERIFY_BYTES of one chunk in VERIFY_EVERY of a file are also searched in full,
-# to prove the hash search found every TWAP fill there (about 2% of the bytes).
+# to prove the hash search found every line with a TWAP fill there (about 2% of the bytes).
 VERIFY_EVERY = 8
-VERIFY_BYTES = 1 << 20
-# A fill's user, right before it: ``["0x...",`` (how far back it is looked for).
-USER_BEFORE = re.compile(rb'\[\s*"([^"\\]*)"\s*,\s*$')
-USER_REACH = 128
+VERIFY_BYTES = 32 << 10
+# A line as the node writes it, for polars: its block's number and time, and its events
+# ``["<user>",{fill}]`` (a fill holds no nested object).
+LINE_BLOCK_NUMBER = r'"block_number"\s*:\s*([0-9]+)'
+LINE_BLOCK_TIME = r'"block_time"\s*:\s*"([^"]*)"'
+LINE_TWAP_ID = TWAP_FILL.pattern.decode()
+USER_TEXT = r'^"[^"\\]*"$'
 
 
 def _container(path: Path, key: str) -> str:
@@ -139,16 +141,6 @@ def _stream(path: Path, container: str) -> BinaryIO:
     if container == "gzip":
         return cast(BinaryIO, gzip.open(path, "rb"))
     return path.open("rb")
-
-
-@dataclass
-class TwapLine:
-    """A line with TWAP fills that is not shaped as the node writes it, to be parsed whole,
-    and where it starts in the decompressed file (errors name it: counting lines would cost a
-    pass over every byte)."""
-
-    at: int
-    text: bytes
 
 
 def _time(value: Any, key: str, field: str) -> datetime:
@@ -192,19 +184,20 @@ def _block(value: Any, key: str) -> Block:
     return number, (_time(when, key, "block_time") if when is not None else None)
 
 
-def _line_rows(line: TwapLine, key: str) -> list[tuple[Any, ...]]:
-    """The TWAP fills of one line, parsed whole in Python (whose errors name what is wrong)."""
+def _line_rows(at: int, text: bytes, key: str) -> list[tuple[Any, ...]]:
+    """The TWAP fills of the line starting at byte ``at``, parsed whole in Python (whose
+    errors name what is wrong)."""
     try:
-        parsed = json.loads(line.text)
+        parsed = json.loads(text)
         block, events = _block(parsed, key), parsed["events"]
     except (ValueError, KeyError, TypeError) as exc:
         raise ParseError(
-            key, None, f"the line at byte {line.at}: not a block of fills ({exc})"
+            key, None, f"the line at byte {at}: not a block of fills ({exc})"
         ) from None
     rows = []
     for event in events:
         if not isinstance(event, list) or len(event) != 2:
-            raise ParseError(key, "events", f"the line at byte {line.at}: not a [user, fill] pair")
+            raise ParseError(key, "events", f"the line at byte {at}: not a [user, fill] pair")
         user, fill = event
         if isinstance(fill, dict) and fill.get("twapId") is not None:
             rows.append(_fill_row(user, fill, block, key))
@@ -212,63 +205,86 @@ def _line_rows(line: TwapLine, key: str) -> list[tuple[Any, ...]]:
 
 
 @dataclass
-class CutFills:
-    """TWAP fill objects cut out of one file's JSON lines, with their user and block, to be
-    decoded by polars in one call."""
+class TwapLines:
+    """The lines of one JSON lines file that hold a TWAP fill, each with where it starts in
+    the decompressed file (errors name it: counting lines would cost a pass over every
+    byte)."""
 
     key: str
-    users: list[str] = field(default_factory=list)
+    starts: list[int] = field(default_factory=list)
     texts: list[bytes] = field(default_factory=list)
-    blocks: list[BlockText] = field(default_factory=list)
 
-    def add(self, user: str, text: bytes, block: BlockText) -> None:
-        self.users.append(user)
-        self.texts.append(text)
-        self.blocks.append(block)
+    def add(self, at: int, line: bytes) -> None:
+        self.starts.append(at)
+        self.texts.append(line)
 
-    def drop_from(self, index: int) -> None:
-        """Forget the fills cut from ``index`` on (their line is parsed in Python instead)."""
-        for values in (self.users, self.texts, self.blocks):
-            del values[index:]
-
-    def decoded(self) -> pl.DataFrame:
-        """The fills in ``RAW_SCHEMA``. Anything polars would not read exactly (a decimal as
-        a JSON number, a field of another type) is read again in Python, whose errors name
-        the field."""
-        if not self.texts:
+    def rows(self) -> pl.DataFrame:
+        """The lines' TWAP fills in ``RAW_SCHEMA``, cut out and decoded by polars. Where that
+        would not be exact (a line not shaped as the node writes it, a decimal as a JSON
+        number, a field of another type), the file's lines are parsed in Python instead, whose
+        errors name what is wrong."""
+        if not self.starts:
             return pl.DataFrame(schema=RAW_SCHEMA)
         try:
-            strings = pl.Series("fill", self.texts, dtype=pl.Binary).cast(pl.String)
-            if strings.str.contains(DECIMAL_AS_NUMBER).any():
-                raise ValueError("a decimal as a JSON number")
-            fills = strings.str.json_decode(FILL_STRUCT).struct.unnest()
-            numbers, times = zip(*self.blocks, strict=True)
-            block_times = pl.Series("block_time", times, dtype=pl.String).str.to_datetime(
-                time_unit="us", time_zone="UTC"
-            )
+            return self._decoded()
         except (pl.exceptions.PolarsError, ValueError):
-            return self._in_python()
-        for _, name, required in FIELDS:
-            if required and fills[name].null_count():
-                tid = fills.filter(pl.col(name).is_null())["tid"][0]
-                raise ParseError(self.key, name, f"missing in a TWAP fill (tid {tid})")
-        return fills.select(
-            pl.Series("wallet", [u.lower() for u in self.users], dtype=pl.String),
-            *(pl.col(name).alias(column) for column, name, _ in FIELDS),
-            pl.Series("block_number", numbers, dtype=pl.Int64),
-            block_times,
-        )
+            rows = [
+                row
+                for at, text in zip(self.starts, self.texts, strict=True)
+                for row in _line_rows(at, text, self.key)
+            ]
+            return _raw_frame(rows, self.key)
 
-    def _in_python(self) -> pl.DataFrame:
-        rows = []
-        for user, text, (number, when) in zip(self.users, self.texts, self.blocks, strict=True):
-            try:
-                fill = json.loads(text)
-            except ValueError as exc:
-                raise ParseError(self.key, None, f"a TWAP fill that is not JSON ({exc})") from None
-            block_time = _time(when, self.key, "block_time") if when is not None else None
-            rows.append(_fill_row(user, fill, (number, block_time), self.key))
-        return _raw_frame(rows, self.key)
+    def _decoded(self) -> pl.DataFrame:
+        """Each line split into its events at ``[`` (neither a user nor a fill holds one), each
+        event that names a TWAP cut into its user (``"<user>",``) and its fill (``{...}``),
+        and the fills decoded: one polars query, which lets go of the GIL once. Every fill that
+        names a TWAP must come out so, or the file is parsed in Python."""
+        line, event = pl.col("line"), pl.col("event")
+        lines = (
+            pl.LazyFrame({"line": pl.Series(self.texts, dtype=pl.Binary)})
+            .with_columns(line.cast(pl.String))
+            .select(
+                line.str.extract(LINE_BLOCK_NUMBER).cast(pl.Int64).alias("block_number"),
+                line.str.extract(LINE_BLOCK_TIME)
+                .str.to_datetime(time_unit="us", time_zone="UTC")
+                .alias("block_time"),
+                line.str.split("[").alias("event"),
+                line.str.count_matches(LINE_TWAP_ID).alias("twaps"),
+            )
+        )
+        opening = event.str.find("{", literal=True)
+        closing = event.str.find("}", literal=True)
+        fill = event.str.slice(opening, closing - opening + 1)
+        user = event.str.slice(0, opening).str.strip_chars(", ")
+        events = (
+            lines.drop("twaps")
+            .explode("event")
+            .filter(event.str.contains(LINE_TWAP_ID))
+            .select(user.alias("user"), fill.alias("fill"), "block_number", "block_time")
+        )
+        checks = events.select(
+            pl.col("user").str.contains(USER_TEXT).all().alias("users_shaped"),
+            pl.col("fill").str.contains(LINE_TWAP_ID).sum().alias("twaps_cut"),
+            pl.col("fill").str.contains(DECIMAL_AS_NUMBER).any().alias("decimal_as_number"),
+        ).join(lines.select(pl.col("twaps").sum()), how="cross")
+        fills = events.with_columns(pl.col("fill").str.json_decode(FILL_STRUCT)).select(
+            pl.col("user").str.strip_chars('"').str.to_lowercase().alias("wallet"),
+            *(pl.col("fill").struct.field(name).alias(column) for column, name, _ in FIELDS),
+            "block_number",
+            "block_time",
+        )
+        rows, verdict = pl.collect_all([fills, checks])
+        found = verdict.row(0, named=True)
+        if not found["users_shaped"] or found["twaps_cut"] != found["twaps"]:
+            raise ValueError("lines not shaped as the node writes them")
+        if found["decimal_as_number"]:
+            raise ValueError("a decimal as a JSON number")
+        for column, name, required in FIELDS:
+            if required and rows[column].null_count():
+                tid = rows.filter(pl.col(column).is_null())["tid"][0]
+                raise ParseError(self.key, name, f"missing in a TWAP fill (tid {tid})")
+        return rows
 
 
 def _chunks(stream: IO[bytes], key: str) -> Iterator[tuple[int, int, bytes, int, int]]:
@@ -306,105 +322,66 @@ class HashAssumptionBroken(Exception):
     """A TWAP fill whose hash is not all zeros: the file must be scanned in full."""
 
 
-# Where a TWAP fill is: its "twapId" key, and the start and end of its fill object.
-Found = tuple[int, int, int]
+def _next_zero_hash(data: bytes, at: int, end: int) -> int:
+    return data.find(ZERO_HASH, at, end)
 
 
-def _fill_at(data: bytes, begin: int, end: int, inside: int) -> tuple[int, int]:
-    """The start and end of the fill object around ``inside`` (a fill holds no nested
-    object); -1 where there is none."""
-    stop = data.find(b"}", inside, end)
-    return data.rfind(b"{", begin, inside), stop + 1 if stop >= 0 else -1
+def _next_twap_fill(data: bytes, at: int, end: int) -> int:
+    found = TWAP_FILL.search(data, at, end)
+    return found.start() if found else -1
 
 
-def _twaps_by_hash(data: bytes, begin: int, end: int) -> list[Found]:
-    """The TWAP fills of ``data[begin:end]``, found through their all-zero hash: a literal
-    search skips the other fills many times faster than a regular expression can look at
-    them."""
-    found = []
-    at = data.find(ZERO_HASH, begin, end)
+def _lines_with(
+    data: bytes, begin: int, end: int, find: Callable[[bytes, int, int], int]
+) -> list[tuple[int, int]]:
+    """The start and end of each line of ``data[begin:end]`` (whole lines) in which ``find``
+    (the next position in ``data[at:end]``, or -1) finds something."""
+    bounds = []
+    at = find(data, begin, end)
     while at >= 0:
-        start, stop = _fill_at(data, begin, end, at)
-        if start >= 0 and stop >= 0 and (twap := TWAP_FILL.search(data, start, stop)):
-            found.append((twap.start(), start, stop))
-        at = data.find(ZERO_HASH, at + len(ZERO_HASH), end)
-    return found
+        start = max(begin, data.rfind(b"\n", begin, at) + 1)
+        stop = data.find(b"\n", at, end)
+        stop = end if stop < 0 else stop
+        bounds.append((start, stop))
+        at = find(data, stop, end)
+    return bounds
 
 
-def _twaps_in_full(data: bytes, begin: int, end: int) -> list[Found]:
-    found = []
-    for twap in TWAP_FILL.finditer(data, begin, end):
-        found.append((twap.start(), *_fill_at(data, begin, end, twap.start())))
-    return found
+def scan_json_lines(stream: IO[bytes], key: str, lines: TwapLines, by_hash: bool = True) -> None:
+    """Put the lines of a JSON lines file that hold a TWAP fill in ``lines``, without parsing
+    any line: other lines are never split out.
 
-
-def _twaps(data: bytes, begin: int, end: int, by_hash: bool, verify: bool) -> list[Found]:
-    if not by_hash:
-        return _twaps_in_full(data, begin, end)
-    found = _twaps_by_hash(data, begin, end)
-    if verify:
-        sample_end = min(end, begin + VERIFY_BYTES)
-        in_sample = sum(1 for at, _, _ in found if at < sample_end)
-        if in_sample != sum(1 for _ in TWAP_FILL.finditer(data, begin, sample_end)):
-            raise HashAssumptionBroken
-    return found
-
-
-def scan_json_lines(
-    stream: IO[bytes], key: str, cut: CutFills, by_hash: bool = True
-) -> list[TwapLine]:
-    """Find the TWAP fills of a JSON lines file without parsing it: each fill object (the
-    ``{...}`` around a ``"twapId"`` that is not null; a fill holds no nested object) and its
-    user (right before it: ``["<user>",``) go to ``cut``, with the block's number and time.
-    Lines not shaped so are returned whole, to be parsed in Python. Lines without a TWAP fill
-    are never split out.
-
-    ``by_hash``: TWAP fills are found through their all-zero hash (every TWAP slice fill has
-    one: docs/data.md); the start of every ``VERIFY_EVERY``-th chunk of the file, the first
-    included, is also searched in full, and a TWAP fill the hash search missed raises
-    :class:`HashAssumptionBroken` (the caller then scans the file in full)."""
-    slow: list[TwapLine] = []
+    ``by_hash``: the lines are found through the all-zero hash of every TWAP slice fill
+    (docs/data.md), a literal search that skips the other fills many times faster than a
+    regular expression can look at them. The start of every ``VERIFY_EVERY``-th chunk of the
+    file, the first included, is also searched in full, and a line with a TWAP fill the hash
+    search missed raises :class:`HashAssumptionBroken` (the caller then scans the file in
+    full)."""
     for chunk, offset, data, begin, end in _chunks(stream, key):
-        line_stop = -1
-        for at, start, stop in _twaps(data, begin, end, by_hash, chunk % VERIFY_EVERY == 0):
-            if at >= line_stop:
-                line_start = max(begin, data.rfind(b"\n", begin, at) + 1)
-                line_stop = data.find(b"\n", at, end)
-                line_stop = end if line_stop < 0 else line_stop
-                events_at = data.find(b'"events"', line_start, line_stop)
-                fast, cut_before = events_at >= 0, len(cut.texts)
-                if fast:
-                    number = BLOCK_NUMBER.search(data, line_start, line_stop)
-                    when = BLOCK_TIME.search(data, line_start, line_stop)
-                    block = (int(number[1]) if number else None, when[1].decode() if when else None)
-            if not fast:
-                continue
-            user = None
-            if events_at < start and 0 < stop <= line_stop:
-                user = USER_BEFORE.search(data, max(events_at, start - USER_REACH), start)
-            if user is None:
-                cut.drop_from(cut_before)
-                fast = False
-                slow.append(TwapLine(offset + line_start - begin, data[line_start:line_stop]))
-                continue
-            cut.add(user[1].decode(), data[start:stop], block)
-    return slow
+        if not by_hash:
+            bounds = _lines_with(data, begin, end, _next_twap_fill)
+        else:
+            bounds = _lines_with(data, begin, end, _next_zero_hash)
+            if chunk % VERIFY_EVERY == 0:
+                sample_end = min(end, begin + VERIFY_BYTES)
+                sampled = _lines_with(data, begin, sample_end, _next_twap_fill)
+                if not {start for start, _ in sampled} <= {start for start, _ in bounds}:
+                    raise HashAssumptionBroken
+        for start, stop in bounds:
+            lines.add(offset + start - begin, data[start:stop])
 
 
-def _json_frame(path: Path, container: str, key: str) -> pl.DataFrame:
-    """The file's TWAP fills: cut out and decoded together, and the lines not shaped for
-    that parsed in Python. Decoded file by file, what decoding holds stays bounded by one
-    file's fills."""
-    cut = CutFills(key)
+def _scan_file(path: Path, container: str, key: str) -> TwapLines:
+    """The lines of the file that hold a TWAP fill."""
+    lines = TwapLines(key)
     try:
         with _stream(path, container) as stream:
-            lines = scan_json_lines(stream, key, cut)
+            scan_json_lines(stream, key, lines)
     except HashAssumptionBroken:
-        cut = CutFills(key)
+        lines = TwapLines(key)
         with _stream(path, container) as stream:
-            lines = scan_json_lines(stream, key, cut, by_hash=False)
-    rows = [row for line in lines for row in _line_rows(line, key)]
-    return pl.concat([cut.decoded(), _raw_frame(rows, key)])
+            scan_json_lines(stream, key, lines, by_hash=False)
+    return lines
 
 
 def _raw_frame(rows: list[tuple[Any, ...]], key: str) -> pl.DataFrame:
@@ -468,19 +445,28 @@ def _checked(rows: pl.DataFrame) -> pl.DataFrame:
 
 
 def read_fills_files(files: list[tuple[Path | bytes, str]], day: date) -> FileRows:
-    """The TWAP slice fills of a day's files as rows of partition ``day``."""
-    frames = []
-    for source, key in files:
-        if isinstance(source, bytes):
-            raise TypeError("fills are read from landed files, never from memory")
-        container = _container(source, key)
-        if container == "parquet":
-            with source.open("rb") as stream:
-                frame = _parquet_frame(stream, key)
-        else:
-            frame = _json_frame(source, container, key)
-        if frame.height:
-            frames.append(frame.with_columns(s3_object_key=pl.lit(key)))
+    """The TWAP slice fills of a day's files as rows of partition ``day``.
+
+    A file's cut fills are decoded by polars on a worker thread while the next file is scanned
+    (polars releases the GIL the scan holds); decoded file by file, what decoding holds stays
+    bounded by one file's fills."""
+    parts: list[tuple[str, pl.DataFrame | Future[pl.DataFrame]]] = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fills-decode") as decoder:
+        for source, key in files:
+            if isinstance(source, bytes):
+                raise TypeError("fills are read from landed files, never from memory")
+            container = _container(source, key)
+            if container == "parquet":
+                with source.open("rb") as stream:
+                    parts.append((key, _parquet_frame(stream, key)))
+            else:
+                lines = _scan_file(source, container, key)
+                parts.append((key, decoder.submit(lines.rows)))
+        frames = [
+            frame.with_columns(s3_object_key=pl.lit(key))
+            for key, part in parts
+            if (frame := part if isinstance(part, pl.DataFrame) else part.result()).height
+        ]
     if not frames:
         return FileRows(empty_fills())
     rows = pl.concat(frames).with_columns(

@@ -13,7 +13,7 @@ import pytest
 from twap_pipeline import sample, sample_fills
 from twap_pipeline.formats import ParseError
 from twap_pipeline.formats import fills as fills_format
-from twap_pipeline.formats.fills import CutFills, read_fills_files, scan_json_lines
+from twap_pipeline.formats.fills import TwapLines, read_fills_files, scan_json_lines
 
 DAY = date(2025, 8, 1)
 
@@ -109,10 +109,12 @@ def test_lines_without_a_twap_fill_are_skipped_unparsed(tmp_path):
     ]
     path = tmp_path / "0.lz4"
     path.write_bytes(lz4.frame.compress(b"\n".join(lines) + b"\n"))
-    cut = CutFills("0.lz4")
+    found = TwapLines("0.lz4")
     with lz4.frame.open(path, "rb") as stream:
-        assert scan_json_lines(stream, "0.lz4", cut) == []
-    assert len(cut.texts) == 2
+        scan_json_lines(stream, "0.lz4", found)
+    # Found through the all-zero hash, which the counterparty's fill carries too: its line is
+    # a candidate in which polars then finds no TWAP fill.
+    assert found.texts == lines[2:]
     rows = read_fills_files([(path, "k/20250801/0.lz4")], DAY).rows
     # Both sides of one trade, each a TWAP: one row each, told apart by twap_id.
     assert rows.select("twap_id", "tid", "side").rows() == [(12, 77, "B"), (13, 77, "A")]
