@@ -213,7 +213,10 @@ def main() -> None:
         )  # fmt: skip
         with (
             uvicorn("benchmarks.baseline_app:app", url) as baseline,
-            uvicorn("twap_api.main:create_app", url, factory=True) as api,
+            # Its request log lines are written (their cost is measured), not shown.
+            uvicorn(
+                "twap_api.main:create_app", url, factory=True, output=subprocess.DEVNULL
+            ) as api,
         ):
             for name, paths in scenarios.items():
                 reference = ["/rows500" if name.startswith("heaviest") else "/select1"]

@@ -27,16 +27,23 @@ class Server(NamedTuple):
 
 @contextmanager
 def uvicorn(
-    app: str, database_url: str, startup_seconds: float = 20, factory: bool = False
+    app: str,
+    database_url: str,
+    startup_seconds: float = 20,
+    factory: bool = False,
+    output: int | None = None,
 ) -> Iterator[Server]:
     """One uvicorn worker serving ``app`` on a free loopback port; yields its base URL and
-    process id once it answers (every FastAPI app serves /openapi.json)."""
+    process id once it answers (every FastAPI app serves /openapi.json). ``output``: where its
+    stdout and stderr go (``subprocess.DEVNULL``; default: this process's)."""
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
          "--workers", "1", "--log-level", "warning", "--no-access-log",
          *(["--factory"] if factory else [])],
         env={**os.environ, "DATABASE_URL": database_url},
+        stdout=output,
+        stderr=output,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
