@@ -120,6 +120,24 @@ def test_lines_without_a_twap_fill_are_skipped_unparsed(tmp_path):
     assert rows.select("twap_id", "tid", "side").rows() == [(12, 77, "B"), (13, 77, "A")]
 
 
+def test_lines_shaped_as_the_node_writes_them_are_never_parsed_in_python(
+    tmp_path, fills, monkeypatch
+):
+    # Parsing a file's lines in Python is the fallback for files polars cannot cut exactly,
+    # many times slower: the node's lines, compact or with spaces, never need it.
+    files = sample_fills.write_fills(tmp_path, "fills/", fills, "node")
+    spaced = tmp_path / "spaced"
+    counterparty = {**FILL, "twapId": None}
+    spaced.write_bytes(block([["0x" + "b" * 40, FILL], ["0x" + "a" * 40, counterparty]]))
+
+    def parsed(*args: object) -> None:
+        raise AssertionError("a line was parsed in Python")
+
+    monkeypatch.setattr(fills_format, "_line_rows", parsed)
+    assert read_all(tmp_path, files).height == twap_fills(fills).height
+    assert read_fills_files([(spaced, "fills/20250801/spaced")], DAY).rows["tid"].to_list() == [77]
+
+
 @pytest.mark.parametrize(
     ("fill", "column"),
     [
