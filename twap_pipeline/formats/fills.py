@@ -238,8 +238,9 @@ class TwapLines:
     def _decoded(self) -> pl.DataFrame:
         """Each line split into its events at ``[`` (neither a user nor a fill holds one), each
         event that names a TWAP cut into its user (``"<user>",``) and its fill (``{...}``),
-        and the fills decoded: one polars query, which lets go of the GIL once. Every fill that
-        names a TWAP must come out so, or the file is parsed in Python."""
+        and the fills decoded: one polars query, which lets go of the GIL once. Every line must
+        be a block of events and every fill that names a TWAP must come out so, or the file is
+        parsed in Python."""
         line, event = pl.col("line"), pl.col("event")
         lines = (
             pl.LazyFrame({"line": pl.Series(self.texts, dtype=pl.Binary)})
@@ -251,6 +252,7 @@ class TwapLines:
                 .alias("block_time"),
                 line.str.split("[").alias("event"),
                 line.str.count_matches(LINE_TWAP_ID).alias("twaps"),
+                line.str.contains('"events"', literal=True).alias("is_block"),
             )
         )
         opening = event.str.find("{", literal=True)
@@ -258,7 +260,7 @@ class TwapLines:
         fill = event.str.slice(opening, closing - opening + 1)
         user = event.str.slice(0, opening).str.strip_chars(", ")
         events = (
-            lines.drop("twaps")
+            lines.drop("twaps", "is_block")
             .explode("event")
             .filter(event.str.contains(LINE_TWAP_ID))
             .select(user.alias("user"), fill.alias("fill"), "block_number", "block_time")
@@ -267,7 +269,7 @@ class TwapLines:
             pl.col("user").str.contains(USER_TEXT).all().alias("users_shaped"),
             pl.col("fill").str.contains(LINE_TWAP_ID).sum().alias("twaps_cut"),
             pl.col("fill").str.contains(DECIMAL_AS_NUMBER).any().alias("decimal_as_number"),
-        ).join(lines.select(pl.col("twaps").sum()), how="cross")
+        ).join(lines.select(pl.col("twaps").sum(), pl.col("is_block").all()), how="cross")
         fills = events.with_columns(pl.col("fill").str.json_decode(FILL_STRUCT)).select(
             pl.col("user").str.strip_chars('"').str.to_lowercase().alias("wallet"),
             *(pl.col("fill").struct.field(name).alias(column) for column, name, _ in FIELDS),
@@ -276,7 +278,8 @@ class TwapLines:
         )
         rows, verdict = pl.collect_all([fills, checks])
         found = verdict.row(0, named=True)
-        if not found["users_shaped"] or found["twaps_cut"] != found["twaps"]:
+        shaped = found["is_block"] and found["users_shaped"]
+        if not shaped or found["twaps_cut"] != found["twaps"]:
             raise ValueError("lines not shaped as the node writes them")
         if found["decimal_as_number"]:
             raise ValueError("a decimal as a JSON number")

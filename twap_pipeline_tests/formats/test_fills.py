@@ -163,6 +163,14 @@ def test_a_broken_line_is_named_by_where_it_starts(tmp_path):
         read_fills_files([(path, "fills/20250801/4")], DAY)
 
 
+def test_a_line_that_is_not_a_block_of_fills_fails_naming_it(tmp_path):
+    path = tmp_path / "5"
+    fills = json.dumps({"block_number": 7, "fills": [["0x" + "b" * 40, FILL]]}).encode()
+    path.write_bytes(block([]) + b"\n" + fills + b"\n")
+    with pytest.raises(ParseError, match="the line at byte 73: not a block of fills"):
+        read_fills_files([(path, "fills/20250801/5")], DAY)
+
+
 def test_a_fill_with_a_long_field_is_read_exactly(tmp_path):
     long = {**FILL, "cloid": "0x" + "f" * 5000}
     path = tmp_path / "6"
