@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -9,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel, ValidationError
 
+from twap_api.json_text import iso
 from twap_api.models import WalletQuery
 
 
@@ -17,6 +19,12 @@ def invalid(parameter: str, message: str, value: Any) -> RequestValidationError:
     return RequestValidationError(
         [{"type": "value_error", "loc": ("query", parameter), "msg": message, "input": value}]
     )
+
+
+def check_range(start: datetime | None, end: datetime | None) -> None:
+    """A time range's bounds in order, or a 422 naming ``start``."""
+    if start is not None and end is not None and start >= end:
+        raise invalid("start", "start must be before end", iso(start))
 
 
 async def get_pool(request: Request) -> AsyncConnectionPool:

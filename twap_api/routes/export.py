@@ -10,9 +10,8 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
 from twap_api import queries
-from twap_api.deps import DATA_ENDPOINT, Pool, single_valued
+from twap_api.deps import DATA_ENDPOINT, Pool, check_range, single_valued
 from twap_api.models import ExportQuery, ValidationErrors
-from twap_api.routes.fills import check_range
 from twap_pipeline.exports import CsvWriter
 
 router = APIRouter(

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -12,7 +11,7 @@ from psycopg import sql
 
 from twap_api import queries
 from twap_api.cursors import MAX_ID, decode_cursor, encode_cursor
-from twap_api.deps import DATA_ENDPOINT, Pool, invalid, single_valued
+from twap_api.deps import DATA_ENDPOINT, Pool, check_range, single_valued
 from twap_api.json_text import MEDIA_TYPE, json_string
 from twap_api.models import FillPage, PageQuery, ValidationErrors, WalletFillsQuery
 
@@ -68,8 +67,3 @@ async def wallet_fills(pool: Pool, query: Annotated[WalletFillsQuery, Query()]) 
         "end": query.end or queries.NO_UPPER_BOUND,
     }
     return await _page(pool, queries.WALLET_FILLS_PAGE, params, query, key_ids=2)
-
-
-def check_range(start: datetime | None, end: datetime | None) -> None:
-    if start is not None and end is not None and start >= end:
-        raise invalid("start", "start must be before end", start.isoformat())

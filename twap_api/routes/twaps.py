@@ -14,7 +14,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from twap_api import queries
 from twap_api.cursors import MAX_ID, decode_cursor, encode_cursor
-from twap_api.deps import admit, invalid, query_parameters, wallet_query
+from twap_api.deps import admit, check_range, invalid, query_parameters, wallet_query
 from twap_api.json_text import MEDIA_TYPE, iso, json_string
 from twap_api.models import MAX_EVENTS_PAGE, TwapDetail, TwapPage, ValidationErrors, WalletQuery
 
@@ -28,8 +28,7 @@ router = APIRouter(prefix="/api/v1/twaps", tags=["twaps"])
 
 def check(query: WalletQuery) -> None:
     """The rules between parameters, each a 422 naming one of them."""
-    if query.start is not None and query.end is not None and query.start >= query.end:
-        raise invalid("start", "start must be before end", iso(query.start))
+    check_range(query.start, query.end)
     if query.cursor and query.offset:
         raise invalid("offset", "give either cursor or offset, not both", query.offset)
     if not query.latest_per_twap and query.limit > MAX_EVENTS_PAGE:

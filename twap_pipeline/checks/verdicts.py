@@ -44,6 +44,11 @@ class Verdict:
     details: dict[str, Any] = field(default_factory=dict)
     blocking: bool = True
 
+    @property
+    def blocks(self) -> bool:
+        """Failed, and the load it judged must not commit."""
+        return self.blocking and not self.passed
+
     def summary(self) -> str:
         shown = self.samples[:1] or self.details
         return f"{self.check}: {shown}"

@@ -110,6 +110,14 @@ class _RejectDay(Exception):
     """Raised inside a day's transaction to roll it back."""
 
 
+def _reject_if_blocked(outcome: DayOutcome) -> None:
+    """Roll the day back when a blocking check failed, naming the failures."""
+    failure = "; ".join(v.summary() for v in outcome.verdicts if v.blocks)
+    if failure:
+        outcome.failure = failure
+        raise _RejectDay
+
+
 def _copy_failure(exc: psycopg.Error, rows: pl.DataFrame) -> str:
     """A COPY error mapped back to the file (and its row) that the failing line came from."""
     context = exc.diag.context or ""
@@ -279,17 +287,10 @@ class DayLoader:
         )
         outcome.verdicts = data.judge(evidence)
         outcome.seconds["checks"] = time.perf_counter() - clock
-        failed = [v for v in outcome.verdicts if not v.passed and v.blocking]
-        if failed:
-            outcome.failure = "; ".join(v.summary() for v in failed)
-            raise _RejectDay
+        _reject_if_blocked(outcome)
         if data.after_checks is not None:
-            later = data.after_checks(conn, day, outcome.stored)
-            outcome.verdicts += later
-            failed = [v for v in later if not v.passed and v.blocking]
-            if failed:
-                outcome.failure = "; ".join(v.summary() for v in failed)
-                raise _RejectDay
+            outcome.verdicts += data.after_checks(conn, day, outcome.stored)
+            _reject_if_blocked(outcome)
 
     def _gather(self, other: psycopg.Connection, day: date, rows: pl.DataFrame) -> Any:
         assert self.dataset.gather is not None

@@ -23,10 +23,10 @@ class OrdersRefresh:
     verdicts: list[Verdict] = field(default_factory=list)
 
     def blocked(self) -> bool:
-        return any(not v.passed and v.blocking for v in self.verdicts)
+        return any(v.blocks for v in self.verdicts)
 
     def failure(self) -> str:
-        return "; ".join(v.summary() for v in self.verdicts if not v.passed and v.blocking)
+        return "; ".join(v.summary() for v in self.verdicts if v.blocks)
 
 
 def refresh_orders(conn: psycopg.Connection, days: list[date]) -> OrdersRefresh:
