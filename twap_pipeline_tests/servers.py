@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import NamedTuple
 
-import httpx
+import httpx2
 
 
 def free_port() -> int:
@@ -50,9 +50,9 @@ def uvicorn(
         deadline = time.monotonic() + startup_seconds
         while True:
             try:
-                httpx.get(base + "/openapi.json", timeout=1)
+                httpx2.get(base + "/openapi.json", timeout=1)
                 break
-            except httpx.TransportError:
+            except httpx2.TransportError:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise RuntimeError(f"uvicorn {app} did not start") from None
                 time.sleep(0.05)

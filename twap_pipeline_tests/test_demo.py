@@ -12,7 +12,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from twap_pipeline.cli import main
@@ -99,9 +99,9 @@ def test_serve_runs_everything_and_ctrl_c_leaves_nothing_behind(tmp_path, databa
         while time.monotonic() < deadline and not (health and webserver):
             assert demo.poll() is None, demo.stdout.read()
             try:
-                health = httpx.get(f"http://127.0.0.1:{api}/healthz", timeout=2).json()
-                webserver = httpx.get(f"http://127.0.0.1:{ui}/server_info", timeout=2).json()
-            except (httpx.TransportError, ValueError):
+                health = httpx2.get(f"http://127.0.0.1:{api}/healthz", timeout=2).json()
+                webserver = httpx2.get(f"http://127.0.0.1:{ui}/server_info", timeout=2).json()
+            except (httpx2.TransportError, ValueError):
                 time.sleep(1)
         assert health and health["status"] == "ok"
         assert "dagster_webserver_version" in webserver
@@ -114,7 +114,7 @@ def test_serve_runs_everything_and_ctrl_c_leaves_nothing_behind(tmp_path, databa
     # Nothing the demo started is still running: the ports are closed, and no process (the
     # Dagster processes and their code servers name the home folder) is left.
     for port in (api, ui):
-        with pytest.raises(httpx.TransportError):
-            httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+        with pytest.raises(httpx2.TransportError):
+            httpx2.get(f"http://127.0.0.1:{port}/", timeout=2)
     leftovers = subprocess.run(["pgrep", "-f", str(home)], capture_output=True, text=True)
     assert leftovers.stdout.strip() == "", leftovers.stdout

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 
-import httpx
+import httpx2
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -92,7 +92,7 @@ def test_api_keys_guard_the_data_but_not_health_or_metrics(api_database):
         assert client.get("/metrics").status_code == 200
 
 
-def limited(client: TestClient, key: str) -> httpx.Response:
+def limited(client: TestClient, key: str) -> httpx2.Response:
     return client.get("/api/v1/coverage", headers={"X-API-Key": key})
 
 
@@ -141,7 +141,7 @@ def test_large_pages_are_gzipped_when_asked(client, loaded_events):
     assert zipped.headers["content-encoding"] == "gzip"
     plain = client.get(WALLET_PAGE, params=params, headers={"Accept-Encoding": "identity"})
     assert "content-encoding" not in plain.headers
-    assert zipped.json() == plain.json()  # httpx decodes the gzipped body
+    assert zipped.json() == plain.json()  # the client decodes the gzipped body
 
 
 def test_root_says_what_this_is_and_the_docs_work_offline(client):
