@@ -70,6 +70,17 @@ class Style:
     layout: str
     encoding: str
 
+    def __post_init__(self) -> None:
+        layouts = PARQUET_LAYOUTS | JSON_LAYOUTS
+        if self.layout not in layouts:
+            raise ValueError(f"unknown layout {self.layout!r}: one of {', '.join(layouts)}")
+        encodings = JSON_ENCODINGS if self.json else PARQUET_ENCODINGS
+        if self.encoding not in encodings:
+            raise ValueError(
+                f"encoding {self.encoding!r} is not one of the {self.layout} layout's: "
+                f"{', '.join(encodings)}"
+            )
+
     @property
     def json(self) -> bool:
         return self.layout in JSON_LAYOUTS

@@ -76,10 +76,6 @@ class SchemaState:
     current: str | None
     head: str
 
-    @property
-    def ready(self) -> bool:
-        return self.current == self.head
-
     def problem(self) -> str | None:
         """What an operator must do, or None when the schema is the code's."""
         if self.current is None:

@@ -18,10 +18,6 @@ class Listing:
     undated: list[str] = field(default_factory=list)
     not_data: dict[str, str] = field(default_factory=dict)  # key -> why it is skipped
 
-    @property
-    def empty_days(self) -> list[date]:
-        return [day for day, objects in self.by_day.items() if not objects]
-
 
 def list_days(source: ObjectSource, days: list[date]) -> Listing:
     """One listing of ``source``, its data files grouped into ``days``."""

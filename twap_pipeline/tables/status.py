@@ -10,7 +10,6 @@ COPY = sql.SQL("COPY twap_status ({}) FROM STDIN (FORMAT csv)").format(
     sql.SQL(", ").join(map(sql.Identifier, STATUS_COLUMNS))
 )
 DELETE_DAY = "DELETE FROM twap_status WHERE partition_date = %(day)s"
-ROWS_OF_DAY = "SELECT count(*) FROM twap_status WHERE partition_date = %(day)s"
 # The day's event count, kept beside the events for coverage; written in the day's transaction.
 RECORD_DAY = """
 INSERT INTO twap_status_days (partition_date, events, loaded_at)
