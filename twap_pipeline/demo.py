@@ -1,10 +1,10 @@
 """``twap demo``: the whole product on one machine with nothing but Python.
 
-Generates three weeks of sample TWAP files ending yesterday (UTC) with the seeded generator,
-loads them through Dagster's daily job into PostgreSQL (``DATABASE_URL``, or an embedded
-server), prints what it loaded, then serves the API and the Dagster UI (webserver + daemon)
-until Ctrl-C. The partitions start at the sample's first day, so the UI shows every partition
-loaded and every check green.
+Generates three weeks of sample TWAP files ending yesterday (UTC), and the slice fills that add
+up to them, with the seeded generators; loads each day through Dagster's daily job and fills job
+into PostgreSQL (``DATABASE_URL``, or an embedded server), prints what it loaded, then serves
+the API and the Dagster UI (webserver + daemon) until Ctrl-C. The partitions of both assets
+start at the sample's first day, so the UI shows every partition loaded and every check green.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import yaml
 
 from twap_pipeline.embedded_postgres import ensure_database, start_embedded
 from twap_pipeline.instance import write_dagster_home
+from twap_pipeline.sample_fills import FILLS_PREFIX
 
 PREFIX = "raw/twap_statuses/"
 SAMPLE = {"days": 21, "twaps_per_day": 800, "seed": 2025, "wallets": 150}
@@ -51,6 +52,10 @@ class DemoHome:
     @property
     def source(self) -> Path:
         return self.root / "source"
+
+    @property
+    def fills_source(self) -> Path:
+        return self.root / "fills"
 
     @property
     def landing(self) -> Path:
@@ -82,7 +87,10 @@ class DemoHome:
             "TWAP_SOURCE_DIR": str(self.source),
             "AWS_S3_PREFIX": PREFIX,
             "TWAP_LANDING_DIR": str(self.landing),
+            "TWAP_FILLS_SOURCE_DIR": str(self.fills_source),
+            "TWAP_FILLS_PREFIX": FILLS_PREFIX,
             "TWAP_START_DATE": sample_days()[0].isoformat(),
+            "TWAP_FILLS_START_DATE": sample_days()[0].isoformat(),
             "TWAP_PARTITION_TODAY": "false",
             "DAGSTER_HOME": str(self.dagster_home),
         }
@@ -104,61 +112,93 @@ def database_url(home: DemoHome, say: Callable[[str], None]) -> str:
 
 
 def write_sample(home: DemoHome, say: Callable[[str], None]) -> None:
-    """Generate the sample files once; a later demo reuses them."""
-    wanted = {**SAMPLE, "start": sample_days()[0].isoformat()}
+    """Generate the sample files (statuses, and their fills within the sample's days) once; a
+    later demo reuses them."""
+    wanted = {**SAMPLE, "start": sample_days()[0].isoformat(), "fills": True}
     marker = home.source / "sample.json"
     if marker.exists() and json.loads(marker.read_text()) == wanted:
-        say(f"sample files: reusing {home.source}")
+        say(f"sample files: reusing {home.source} and {home.fills_source}")
         return
-    from twap_pipeline import sample
+    import polars as pl
 
-    if home.source.exists():
-        shutil.rmtree(home.source)
+    from twap_pipeline import sample, sample_fills
+
+    for folder in (home.source, home.fills_source):
+        if folder.exists():
+            shutil.rmtree(folder)
     events = sample.generate_events(
         sample_days()[0], SAMPLE["days"], SAMPLE["twaps_per_day"],
         seed=SAMPLE["seed"], wallets=SAMPLE["wallets"],
     )  # fmt: skip
     dataset = sample.write_dataset(home.source, PREFIX, events)
+    fills = sample_fills.generate_fills(events, wallets=SAMPLE["wallets"])
+    fills = fills.filter(pl.col("day").is_in(sample_days()))
+    fill_files = sample_fills.write_fills(home.fills_source, FILLS_PREFIX, fills)
     marker.write_text(json.dumps(wanted))
     say(f"sample files: {len(dataset.files)} written to {home.source} ({events.height:,} events)")
+    say(
+        f"sample fills: {len(fill_files)} written to {home.fills_source} "
+        f"({fills.filter(pl.col('twapId').is_not_null()).height:,} TWAP fills)"
+    )
 
 
-def loaded_days(url: str) -> set[date]:
+LOADED_DAYS = {
+    "twap_status": "SELECT partition_date FROM twap_status_days",
+    "twap_fills": "SELECT partition_date FROM twap_fills_days",
+}
+
+
+def loaded_days(url: str) -> dict[str, set[date]]:
+    """The days each asset has loaded (none before the schema exists)."""
     with psycopg.connect(url) as conn:
-        if conn.execute("SELECT to_regclass('twap_orders')").fetchone() == (None,):
-            return set()
-        rows = conn.execute("SELECT DISTINCT partition_date FROM twap_status").fetchall()
-    return {row[0] for row in rows}
+        if conn.execute("SELECT to_regclass('twap_fills_days')").fetchone() == (None,):
+            return {asset: set() for asset in LOADED_DAYS}
+        return {
+            asset: {row[0] for row in conn.execute(query).fetchall()}
+            for asset, query in LOADED_DAYS.items()
+        }
 
 
 def load(home: DemoHome, url: str, say: Callable[[str], None]) -> None:
-    """Run the daily job for every sample day not loaded yet, with a line for each. The
-    code location reads the demo's environment (``run_demo`` sets it before this import)."""
+    """Run the daily job, then the fills job, for every sample day either has not loaded yet,
+    with a line for each. The code location reads the demo's environment (``run_demo`` sets it
+    before this import)."""
     from dagster import DagsterInstance
 
     from twap_pipeline.definitions import defs
-    from twap_pipeline.jobs import twap_daily_job
+    from twap_pipeline.jobs import twap_daily_job, twap_fills_job
 
     done = loaded_days(url)
-    todo = [d for d in sample_days() if d not in done]
+    jobs = {"twap_status": twap_daily_job.name, "twap_fills": twap_fills_job.name}
+    todo = [d for d in sample_days() if any(d not in days for days in done.values())]
     if not todo:
         say(f"load: all {len(sample_days())} days already loaded")
         return
-    job = defs.resolve_job_def(twap_daily_job.name)
     with DagsterInstance.from_config(str(home.dagster_home)) as instance:
         for n, day in enumerate(todo, 1):
             started = time.perf_counter()
-            result = job.execute_in_process(
-                partition_key=day.isoformat(), instance=instance, raise_on_error=False,
-                run_config=QUIET,
-            )  # fmt: skip
-            if not result.success:
-                raise DemoError(f"loading {day} failed: see run {result.run_id} in the Dagster UI")
-            rows = result.asset_materializations_for_node("twap_status")[0].metadata
-            say(
-                f"load [{n:>2}/{len(todo)}] {day}: {rows['rows_loaded'].value:>6,} events "
-                f"({time.perf_counter() - started:.1f} s)"
+            rows = {}
+            for asset, job_name in jobs.items():
+                if day in done[asset]:
+                    continue
+                result = defs.resolve_job_def(job_name).execute_in_process(
+                    partition_key=day.isoformat(), instance=instance, raise_on_error=False,
+                    run_config=QUIET,
+                )  # fmt: skip
+                if not result.success:
+                    raise DemoError(
+                        f"loading {asset} of {day} failed: see run {result.run_id} in the "
+                        "Dagster UI"
+                    )
+                metadata = result.asset_materializations_for_node(asset)[0].metadata
+                rows[asset] = metadata["rows_loaded"].value
+            loaded = ", ".join(
+                f"{rows[asset]:>6,} {noun}"
+                for asset, noun in (("twap_status", "events"), ("twap_fills", "fills"))
+                if asset in rows
             )
+            seconds = time.perf_counter() - started
+            say(f"load [{n:>2}/{len(todo)}] {day}: {loaded} ({seconds:.1f} s)")
 
 
 SUMMARY = """
@@ -170,7 +210,9 @@ SELECT
     (SELECT count(*) FROM twap_orders),
     (SELECT count(DISTINCT wallet) FROM twap_orders),
     (SELECT wallet FROM twap_orders GROUP BY wallet ORDER BY count(*) DESC, wallet LIMIT 1),
-    (SELECT max(twap_id) FROM twap_orders WHERE status = 'finished')
+    (SELECT twap_id FROM twap_orders WHERE status = 'finished'
+        ORDER BY fill_count > 0 DESC, twap_id DESC LIMIT 1),
+    (SELECT count(*) FROM twap_fills)
 """
 
 
@@ -179,10 +221,10 @@ def summary(url: str, api_port: int | None) -> list[str]:
     with psycopg.connect(url) as conn:
         row = conn.execute(SUMMARY).fetchone()
     assert row is not None  # scalar subqueries: always one row
-    days, first, last, events, twaps, wallets, heavy, twap_id = row
+    days, first, last, events, twaps, wallets, heavy, twap_id, fills = row
     loaded = (
         f"loaded: {days} days ({first} .. {last}), {events:,} events, {twaps:,} TWAPs, "
-        f"{wallets:,} wallets"
+        f"{wallets:,} wallets, {fills:,} fills"
     )
     if api_port is None:
         return [loaded]
@@ -194,6 +236,8 @@ def summary(url: str, api_port: int | None) -> list[str]:
         f"  curl '{api}/api/v1/twaps?wallet={heavy}&start={first}&end={last}"
         "&latest_per_twap=false&limit=2'",
         f"  curl '{api}/api/v1/twaps/{twap_id}'",
+        f"  curl '{api}/api/v1/twaps/{twap_id}/fills'",
+        f"  curl '{api}/api/v1/export?wallet={heavy}&format=koinly'",
         f"  curl '{api}/api/v1/coverage'",
         f"  curl '{api}/healthz'",
     ]

@@ -78,6 +78,8 @@ def test_home_layout_is_git_ignored_and_complete(tmp_path):
     assert (home.root / "workspace.yaml").exists()
     env = home.environment("postgresql://x")
     assert env["TWAP_START_DATE"] == sample_days()[0].isoformat()
+    assert env["TWAP_FILLS_START_DATE"] == env["TWAP_START_DATE"]
+    assert env["TWAP_FILLS_SOURCE_DIR"] == str(home.fills_source)
     ignored = (Path(__file__).resolve().parents[1] / ".gitignore").read_text().split()
     assert ".twap/" in ignored
 
@@ -105,7 +107,10 @@ def test_serve_runs_everything_and_ctrl_c_leaves_nothing_behind(tmp_path, databa
                 time.sleep(1)
         assert health and health["status"] == "ok"
         assert "dagster_webserver_version" in webserver
-        assert db.execute("SELECT count(DISTINCT partition_date) FROM twap_status").fetchone()[0]
+        loaded = db.execute(
+            "SELECT (SELECT count(*) FROM twap_status_days), (SELECT count(*) FROM twap_fills_days)"
+        ).fetchone()
+        assert loaded == (len(sample_days()), len(sample_days()))
     finally:
         demo.send_signal(signal.SIGINT)
         output = demo.communicate(timeout=60)[0]
