@@ -27,6 +27,7 @@ import yaml
 
 from twap_pipeline.embedded_postgres import ensure_database, start_embedded
 from twap_pipeline.instance import write_dagster_home
+from twap_pipeline.jobs import twap_daily_job, twap_fills_job
 from twap_pipeline.sample_fills import FILLS_PREFIX
 
 PREFIX = "raw/twap_statuses/"
@@ -142,20 +143,33 @@ def write_sample(home: DemoHome, say: Callable[[str], None]) -> None:
     )
 
 
-LOADED_DAYS = {
-    "twap_status": "SELECT partition_date FROM twap_status_days",
-    "twap_fills": "SELECT partition_date FROM twap_fills_days",
-}
+@dataclass(frozen=True)
+class DemoLoad:
+    """One asset the demo loads day by day: the job that loads it, what its rows are, and the
+    query of the days it has loaded."""
+
+    asset: str
+    job: str
+    rows: str
+    loaded_days: str
+
+
+LOADS = (
+    DemoLoad("twap_status", twap_daily_job.name, "events",
+             "SELECT partition_date FROM twap_status_days"),
+    DemoLoad("twap_fills", twap_fills_job.name, "fills",
+             "SELECT partition_date FROM twap_fills_days"),
+)  # fmt: skip
 
 
 def loaded_days(url: str) -> dict[str, set[date]]:
     """The days each asset has loaded (none before the schema exists)."""
     with psycopg.connect(url) as conn:
         if conn.execute("SELECT to_regclass('twap_fills_days')").fetchone() == (None,):
-            return {asset: set() for asset in LOADED_DAYS}
+            return {step.asset: set() for step in LOADS}
         return {
-            asset: {row[0] for row in conn.execute(query).fetchall()}
-            for asset, query in LOADED_DAYS.items()
+            step.asset: {row[0] for row in conn.execute(step.loaded_days).fetchall()}
+            for step in LOADS
         }
 
 
@@ -166,10 +180,8 @@ def load(home: DemoHome, url: str, say: Callable[[str], None]) -> None:
     from dagster import DagsterInstance
 
     from twap_pipeline.definitions import defs
-    from twap_pipeline.jobs import twap_daily_job, twap_fills_job
 
     done = loaded_days(url)
-    jobs = {"twap_status": twap_daily_job.name, "twap_fills": twap_fills_job.name}
     todo = [d for d in sample_days() if any(d not in days for days in done.values())]
     if not todo:
         say(f"load: all {len(sample_days())} days already loaded")
@@ -177,28 +189,23 @@ def load(home: DemoHome, url: str, say: Callable[[str], None]) -> None:
     with DagsterInstance.from_config(str(home.dagster_home)) as instance:
         for n, day in enumerate(todo, 1):
             started = time.perf_counter()
-            rows = {}
-            for asset, job_name in jobs.items():
-                if day in done[asset]:
+            loaded = []
+            for step in LOADS:
+                if day in done[step.asset]:
                     continue
-                result = defs.resolve_job_def(job_name).execute_in_process(
+                result = defs.resolve_job_def(step.job).execute_in_process(
                     partition_key=day.isoformat(), instance=instance, raise_on_error=False,
                     run_config=QUIET,
                 )  # fmt: skip
                 if not result.success:
                     raise DemoError(
-                        f"loading {asset} of {day} failed: see run {result.run_id} in the "
+                        f"loading {step.asset} of {day} failed: see run {result.run_id} in the "
                         "Dagster UI"
                     )
-                metadata = result.asset_materializations_for_node(asset)[0].metadata
-                rows[asset] = metadata["rows_loaded"].value
-            loaded = ", ".join(
-                f"{rows[asset]:>6,} {noun}"
-                for asset, noun in (("twap_status", "events"), ("twap_fills", "fills"))
-                if asset in rows
-            )
+                metadata = result.asset_materializations_for_node(step.asset)[0].metadata
+                loaded.append(f"{metadata['rows_loaded'].value:>6,} {step.rows}")
             seconds = time.perf_counter() - started
-            say(f"load [{n:>2}/{len(todo)}] {day}: {loaded} ({seconds:.1f} s)")
+            say(f"load [{n:>2}/{len(todo)}] {day}: {', '.join(loaded)} ({seconds:.1f} s)")
 
 
 SUMMARY = """

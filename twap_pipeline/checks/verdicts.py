@@ -54,6 +54,11 @@ class Verdict:
         return f"{self.check}: {shown}"
 
 
+def blocking_failures(verdicts: list[Verdict]) -> str:
+    """The failed blocking checks among ``verdicts``, summed up; empty when none failed."""
+    return "; ".join(v.summary() for v in verdicts if v.blocks)
+
+
 def jsonable(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Sample rows for JSON metadata: numbers, booleans and lists kept, other values as text."""
 

@@ -26,7 +26,7 @@ import polars as pl
 import psycopg
 from psycopg import sql
 
-from twap_pipeline.checks.verdicts import Verdict
+from twap_pipeline.checks.verdicts import Verdict, blocking_failures
 from twap_pipeline.db.schema import WRITE_LOCK_KEY
 from twap_pipeline.loading.files import LandedFile, PreparedDay, Reader, RowRules, prepare_day
 from twap_pipeline.loading.listing import Listing
@@ -112,7 +112,7 @@ class _RejectDay(Exception):
 
 def _reject_if_blocked(outcome: DayOutcome) -> None:
     """Roll the day back when a blocking check failed, naming the failures."""
-    failure = "; ".join(v.summary() for v in outcome.verdicts if v.blocks)
+    failure = blocking_failures(outcome.verdicts)
     if failure:
         outcome.failure = failure
         raise _RejectDay

@@ -9,7 +9,7 @@ from datetime import date
 import psycopg
 
 from twap_pipeline.checks import orders as checks
-from twap_pipeline.checks.verdicts import Verdict
+from twap_pipeline.checks.verdicts import Verdict, blocking_failures
 from twap_pipeline.db.schema import WRITE_LOCK_KEY
 from twap_pipeline.tables import orders as table
 
@@ -26,7 +26,7 @@ class OrdersRefresh:
         return any(v.blocks for v in self.verdicts)
 
     def failure(self) -> str:
-        return "; ".join(v.summary() for v in self.verdicts if v.blocks)
+        return blocking_failures(self.verdicts)
 
 
 def refresh_orders(conn: psycopg.Connection, days: list[date]) -> OrdersRefresh:
