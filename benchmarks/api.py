@@ -2,16 +2,22 @@
 FastAPI app doing the least a database-backed endpoint can (benchmarks/baseline_app.py).
 
     python -m benchmarks.api [--days 60] [--twaps-per-day 6000] [--duration 10] [--rounds 3]
+        [--against REV ...]
 
 Needs wrk (Debian: apt-get install wrk). Loads the data through the pipeline into a scratch
 database on DATABASE_URL's server first (reusing generated files under .twap/bench). Baseline
 and product runs alternate, round after round, and each scenario reports its median round: on
 a shared machine the rate drifts by tens of percent within a minute. The CPU each request cost
 the API worker and the PostgreSQL processes (read from /proc) drifts much less.
+
+``--against`` also serves the API of other git revisions (each from a worktree, on the same
+database: their queries must suit this revision's schema) in the same rounds, right after this
+one's: the A/B of a change in one run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
@@ -20,6 +26,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +36,7 @@ import psycopg
 
 from benchmarks.common import (
     BIN,
+    REPO,
     data_arguments,
     generate,
     pipeline_env,
@@ -162,10 +171,35 @@ def report(name: str, connections: int, rounds: list[tuple[dict, dict]]) -> None
           f"{ratio:>7.2f}x ({ratios[0][0]:.2f}-{ratios[-1][0]:.2f})  {verdict}")  # fmt: skip
 
 
+@contextmanager
+def worktree(revision: str, path: Path) -> Iterator[Path]:
+    """A checkout of ``revision`` at ``path``, removed afterwards."""
+    git = ["git", "-C", str(REPO), "worktree"]
+    subprocess.run([*git, "add", "--detach", str(path), revision], check=True, capture_output=True)
+    try:
+        yield path
+    finally:
+        subprocess.run([*git, "remove", "--force", str(path)], check=True, capture_output=True)
+
+
+def app_factory(checkout: Path) -> str:
+    """The app factory of a checkout: ``twap_api.main`` since the restructure (453b391),
+    ``twap_api.app`` before it."""
+    module = "main" if (checkout / "twap_api" / "main.py").exists() else "app"
+    return f"twap_api.{module}:create_app"
+
+
 def main() -> None:
     parser = data_arguments(__doc__.split("\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=3, help="baseline/product pairs per case")
+    parser.add_argument(
+        "--against",
+        nargs="+",
+        default=[],
+        metavar="REV",
+        help="git revisions whose API to measure in the same rounds",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("benchmarks.api needs wrk on PATH (Debian: apt-get install wrk)")
@@ -211,23 +245,35 @@ def main() -> None:
             f"{'pg':>7}"
             f"{'ratio':>8} (range)  targets"
         )  # fmt: skip
-        with (
-            uvicorn("benchmarks.baseline_app:app", url) as baseline,
-            # Its request log lines are written (their cost is measured), not shown.
-            uvicorn(
-                "twap_api.main:create_app", url, factory=True, output=subprocess.DEVNULL
-            ) as api,
-        ):
+        with contextlib.ExitStack() as stack:
+            baseline = stack.enter_context(uvicorn("benchmarks.baseline_app:app", url, cwd=REPO))
+            # Request log lines are written (their cost is measured), not shown.
+            apps = {
+                "": stack.enter_context(
+                    uvicorn("twap_api.main:create_app", url, factory=True,
+                            output=subprocess.DEVNULL, cwd=REPO)
+                )
+            }  # fmt: skip
+            for revision in args.against:
+                checkout = stack.enter_context(worktree(revision, work / revision))
+                apps[f" @{revision}"] = stack.enter_context(
+                    uvicorn(app_factory(checkout), url, factory=True,
+                            output=subprocess.DEVNULL, cwd=checkout)
+                )  # fmt: skip
             for name, paths in scenarios.items():
                 reference = ["/rows500" if name.startswith("heaviest") else "/select1"]
                 for connections in (1, 32):
-                    rounds = []
-                    for _ in range(args.rounds):
+                    rounds: dict[str, list[tuple[dict, dict]]] = {label: [] for label in apps}
+                    for n in range(args.rounds):
                         base = measured(baseline, reference, connections, args.duration, work)
-                        run = measured(api, paths, connections, args.duration, work)
-                        rounds.append((run, base))
-                    report(name, connections, rounds)
-            twaps, pages, walk = cursor_walk(api.url, heavy)
+                        # Each round starts with another app: none always follows the baseline.
+                        labels = list(apps)
+                        for label in labels[n % len(labels) :] + labels[: n % len(labels)]:
+                            run = measured(apps[label], paths, connections, args.duration, work)
+                            rounds[label].append((run, base))
+                    for label, pairs in rounds.items():
+                        report(name + label, connections, pairs)
+            twaps, pages, walk = cursor_walk(apps[""].url, heavy)
         assert twaps == heavy_count, (twaps, heavy_count)
         print(
             f"\nfull cursor walk of the heaviest wallet: {twaps:,} TWAPs in {pages} pages, "

@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import NamedTuple
 
 import httpx2
@@ -32,10 +33,12 @@ def uvicorn(
     startup_seconds: float = 20,
     factory: bool = False,
     output: int | None = None,
+    cwd: Path | None = None,
 ) -> Iterator[Server]:
     """One uvicorn worker serving ``app`` on a free loopback port; yields its base URL and
     process id once it answers (every FastAPI app serves /openapi.json). ``output``: where its
-    stdout and stderr go (``subprocess.DEVNULL``; default: this process's)."""
+    stdout and stderr go (``subprocess.DEVNULL``; default: this process's). ``cwd``: the
+    directory it runs in, whose packages it imports first (default: this process's)."""
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
@@ -44,6 +47,7 @@ def uvicorn(
         env={**os.environ, "DATABASE_URL": database_url},
         stdout=output,
         stderr=output,
+        cwd=cwd,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
