@@ -164,7 +164,7 @@ def report(name: str, connections: int, rounds: list[tuple[dict, dict]]) -> None
     result, baseline = rounds[median]
     target = TARGETS.get((name, connections))
     verdict = target.met(result, baseline) if target else ""
-    print(f"{name:42}{connections:>4}{result['rps']:>8,.0f}{result['p50']:>8.2f}"
+    print(f"{name:52}{connections:>4}{result['rps']:>8,.0f}{result['p50']:>8.2f}"
           f"{result['p99']:>8.2f}{result['cpu_api']:>7.3f}{result['cpu_pg']:>7.3f}"
           f"{baseline['rps']:>8,.0f}{baseline['p99']:>8.2f}{baseline['cpu_api']:>7.3f}"
           f"{baseline['cpu_pg']:>7.3f}"
@@ -240,7 +240,7 @@ def main() -> None:
         }  # fmt: skip
         print(
             "\ncpu, pg: CPU milliseconds per request used by the uvicorn worker and by PostgreSQL"
-            f"\n{'':46}{'API':-^38}{'baseline':-^30}\n{'scenario':42}{'conc':>4}{'req/s':>8}"
+            f"\n{'':56}{'API':-^38}{'baseline':-^30}\n{'scenario':52}{'conc':>4}{'req/s':>8}"
             f"{'p50 ms':>8}{'p99 ms':>8}{'cpu':>7}{'pg':>7}{'req/s':>8}{'p99 ms':>8}{'cpu':>7}"
             f"{'pg':>7}"
             f"{'ratio':>8} (range)  targets"
