@@ -27,7 +27,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -171,7 +170,7 @@ def report(name: str, connections: int, rounds: list[tuple[dict, dict]]) -> None
           f"{ratio:>7.2f}x ({ratios[0][0]:.2f}-{ratios[-1][0]:.2f})  {verdict}")  # fmt: skip
 
 
-@contextmanager
+@contextlib.contextmanager
 def worktree(revision: str, path: Path) -> Iterator[Path]:
     """A checkout of ``revision`` at ``path``, removed afterwards."""
     git = ["git", "-C", str(REPO), "worktree"]

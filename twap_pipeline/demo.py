@@ -83,6 +83,7 @@ class DemoHome:
 
     def environment(self, database_url: str) -> dict[str, str]:
         """What the pipeline, the Dagster processes and the API read."""
+        first_day = sample_days()[0].isoformat()
         return {
             "DATABASE_URL": database_url,
             "TWAP_SOURCE_DIR": str(self.source),
@@ -90,8 +91,8 @@ class DemoHome:
             "TWAP_LANDING_DIR": str(self.landing),
             "TWAP_FILLS_SOURCE_DIR": str(self.fills_source),
             "TWAP_FILLS_PREFIX": FILLS_PREFIX,
-            "TWAP_START_DATE": sample_days()[0].isoformat(),
-            "TWAP_FILLS_START_DATE": sample_days()[0].isoformat(),
+            "TWAP_START_DATE": first_day,
+            "TWAP_FILLS_START_DATE": first_day,
             "TWAP_PARTITION_TODAY": "false",
             "DAGSTER_HOME": str(self.dagster_home),
         }
